@@ -1,0 +1,86 @@
+// npm run setup: everything comfy-verify needs on this machine, idempotent.
+// Docker engine, the offline base image, every stack image, Chromium. Prints what it did
+// and what was already there; with everything present it takes seconds.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { done, step, main, HarnessError, setQuiet } from './lib/ui.ts';
+import { ensureImages, BASE_PACKAGES } from '../stack/images.ts';
+import { BASE_IMAGE } from '../stack/topology.ts';
+
+const isRoot = process.getuid?.() === 0;
+const has = async (cmd: string) => (await execa('sh', ['-c', `command -v ${cmd}`], { reject: false })).exitCode === 0;
+let aptUpdated = false;
+
+async function aptInstall(pkgs: string[]): Promise<void> {
+  if (!isRoot) throw new HarnessError(`missing: ${pkgs.join(', ')}`, `install them (apt-get install -y ${pkgs.join(' ')}) or run setup as root`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  if (!aptUpdated) await execa('apt-get', ['update', '-qq'], { env }), (aptUpdated = true);
+  await execa('apt-get', ['install', '-y', '-qq', ...pkgs], { env });
+}
+
+async function dockerRunning(): Promise<boolean> {
+  return (await execa('docker', ['info', '--format', '{{.ServerVersion}}'], { reject: false })).exitCode === 0;
+}
+
+export async function ensureDocker(): Promise<void> {
+  if (await has('docker') && (await dockerRunning())) return done('docker engine: running (already)');
+  if (!(await has('dockerd'))) {
+    step('docker engine: installing docker.io');
+    await aptInstall(['docker.io']);
+  }
+  if (!isRoot) throw new HarnessError('the Docker engine is not running', 'start it (sudo systemctl start docker) and run again');
+  step('docker engine: starting dockerd');
+  // Detached, so it outlives this command (CI and later commands need it).
+  const child = (await import('node:child_process')).spawn(
+    'sh', ['-c', 'exec dockerd >/var/log/comfy-verify-dockerd.log 2>&1'],
+    { detached: true, stdio: 'ignore' },
+  );
+  child.unref();
+  for (let i = 0; i < 60; i++) {
+    if (await dockerRunning()) return done('docker engine: started');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new HarnessError('dockerd did not come up within 30 s', 'see /var/log/comfy-verify-dockerd.log');
+}
+
+/** The base image is built offline from Debian's mirror: there is no registry to pull from. */
+export async function ensureBaseImage(): Promise<void> {
+  const inspect = await execa('docker', ['image', 'inspect', '--format', '{{index .Config.Labels "comfy-verify.packages"}}', BASE_IMAGE], { reject: false });
+  if (inspect.exitCode === 0 && inspect.stdout.trim() === BASE_PACKAGES.join(',')) return done(`base image ${BASE_IMAGE}: present (already)`);
+  if (!(await has('debootstrap'))) await aptInstall(['debootstrap']);
+  const dir = mkdtempSync(join(tmpdir(), 'cv-base-'));
+  try {
+    step(`base image ${BASE_IMAGE}: debootstrap bookworm (about a minute)`);
+    const t = Date.now();
+    await execa('debootstrap', ['--variant=minbase', `--include=${BASE_PACKAGES.join(',')}`, 'bookworm', `${dir}/root`, 'http://deb.debian.org/debian']);
+    // Smaller image, and no daemons that a package's postinst might expect.
+    await execa('sh', ['-c', `rm -rf ${dir}/root/var/cache/apt/archives/*.deb ${dir}/root/var/lib/apt/lists/*`]);
+    await execa('sh', ['-c', `tar -C ${dir}/root -c . | docker import -c 'ENV LANG=C.UTF-8' -c 'LABEL comfy-verify.packages=${BASE_PACKAGES.join(',')}' - ${BASE_IMAGE}`]);
+    done(`base image ${BASE_IMAGE}: built in ${((Date.now() - t) / 1000).toFixed(0)} s`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function ensureChromium(): Promise<void> {
+  if (existsSync('/usr/bin/chromium')) return done('chromium: /usr/bin/chromium (already)');
+  step('chromium: installing Debian\'s chromium');
+  await aptInstall(['chromium']);
+  done('chromium: installed');
+}
+
+export async function setup(): Promise<void> {
+  const t = Date.now();
+  await ensureDocker();
+  await ensureBaseImage();
+  await ensureImages();
+  await ensureChromium();
+  done(`setup complete in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  setQuiet(process.argv.includes('--quiet'));
+  void main(setup);
+}

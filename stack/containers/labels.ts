@@ -1,0 +1,55 @@
+// Everything we create carries these labels, so it can be removed by label: after a normal
+// run, after Ctrl-C, and after a killed run (the next run removes what a dead pid left).
+import { execa } from 'execa';
+
+export const LABEL = 'comfy-verify';
+
+export function labelsFor(runId: string, service?: string): Record<string, string> {
+  return {
+    [LABEL]: '1',
+    [`${LABEL}.run`]: runId,
+    [`${LABEL}.pid`]: String(process.pid),
+    ...(service ? { [`${LABEL}.service`]: service } : {}),
+  };
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+async function listByLabel(kind: 'container' | 'network' | 'volume', filter: string): Promise<{ id: string; pid: number }[]> {
+  const fmt = kind === 'container' ? '{{.ID}} {{.Label "comfy-verify.pid"}}' : '{{.Name}} {{.Label "comfy-verify.pid"}}';
+  const args = kind === 'container' ? ['ps', '-a', '--filter', `label=${filter}`, '--format', fmt] : [kind, 'ls', '--filter', `label=${filter}`, '--format', fmt];
+  const r = await execa('docker', args, { reject: false });
+  if (r.exitCode !== 0) return [];
+  return r.stdout.split('\n').filter(Boolean).map((l) => {
+    const [id, pid] = l.split(' ');
+    return { id, pid: Number(pid) };
+  });
+}
+
+/** Removes our containers, networks and volumes: of one run, or of every run whose process is gone. */
+export async function removeByLabel(o: { runId?: string; stale?: boolean }): Promise<number> {
+  const filter = o.runId ? `${LABEL}.run=${o.runId}` : LABEL;
+  const pick = (xs: { id: string; pid: number }[]) => xs.filter((x) => o.runId || !o.stale || !alive(x.pid)).map((x) => x.id);
+  const containers = pick(await listByLabel('container', filter));
+  if (containers.length) await execa('docker', ['rm', '-f', '-v', ...containers], { reject: false });
+  const networks = pick(await listByLabel('network', filter));
+  if (networks.length) await execa('docker', ['network', 'rm', ...networks], { reject: false });
+  const volumes = pick(await listByLabel('volume', filter));
+  if (volumes.length) await execa('docker', ['volume', 'rm', '-f', ...volumes], { reject: false });
+  return containers.length + networks.length + volumes.length;
+}
+
+export async function countByLabel(): Promise<{ containers: number; networks: number; volumes: number }> {
+  return {
+    containers: (await listByLabel('container', LABEL)).length,
+    networks: (await listByLabel('network', LABEL)).length,
+    volumes: (await listByLabel('volume', LABEL)).length,
+  };
+}

@@ -1,0 +1,51 @@
+// Starting a local stack for a run: fresh secrets (as the guide generates them), a run dir,
+// clean-up on exit and on Ctrl-C.
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { describeTopology, type NginxMode, type TopologyOptions, type Topology } from './topology.ts';
+import { Stack, type Progress } from './stack.ts';
+import { registerSecret } from '../scripts/lib/secrets.ts';
+
+export function newRunId(): string {
+  return randomBytes(3).toString('hex');
+}
+
+/** Like the guide: `openssl rand -hex 32` for Redis, `openssl rand -base64 24` for the admin. */
+export function generateSecrets(env: NodeJS.ProcessEnv = process.env): Topology['secrets'] {
+  const s = {
+    redisPassword: env.REDIS_PASSWORD || randomBytes(32).toString('hex'),
+    adminUsername: env.ADMIN_USERNAME || 'admin',
+    adminPassword: env.ADMIN_PASSWORD || randomBytes(24).toString('base64'),
+  };
+  registerSecret(s.redisPassword);
+  registerSecret(s.adminPassword);
+  return s;
+}
+
+export function localTopology(mode: NginxMode, o: Partial<TopologyOptions> = {}): Topology {
+  const runId = o.runId ?? newRunId();
+  return describeTopology({ runId, runDir: `${tmpdir()}/comfy-verify/${runId}`, mode, secrets: o.secrets ?? generateSecrets(), ...o });
+}
+
+const live = new Set<Stack>();
+let hooked = false;
+/** Stops every stack this process started, on normal exit, Ctrl-C or SIGTERM. */
+function hookCleanup(): void {
+  if (hooked) return;
+  hooked = true;
+  const bye = (signal: string) => {
+    process.stderr.write(`\n${signal}: removing the stack…\n`);
+    void Promise.allSettled([...live].map((s) => s.stop())).then(() => process.exit(130));
+  };
+  process.once('SIGINT', () => bye('Ctrl-C'));
+  process.once('SIGTERM', () => bye('SIGTERM'));
+}
+
+export async function startLocalStack(t: Topology, progress?: Progress): Promise<Stack> {
+  hookCleanup();
+  const s = await Stack.start(t, progress);
+  live.add(s);
+  const stop = s.stop.bind(s);
+  s.stop = async () => { live.delete(s); await stop(); };
+  return s;
+}

@@ -1,0 +1,151 @@
+// Turns a Topology into running containers (testcontainers), and back into nothing.
+// Also applies a changed topology (a fault) by recreating only the services it touches.
+process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true'; // no registry for Ryuk's image; we clean up by label
+import { mkdirSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { execa } from 'execa';
+import { frontends, type Topology, type ServiceSpec, type NetworkKey, CONTRACT } from './topology.ts';
+import { ServiceContainer, type StartedServiceContainer } from './containers/service-container.ts';
+import { labelsFor, removeByLabel } from './containers/labels.ts';
+import { makeCa, makeServerCert, writeTls } from './tls.ts';
+import { renderNginxConf } from './nginx/render.ts';
+
+export interface NetworkInfo { name: string; subnet: string; gateway: string }
+export type Progress = (msg: string) => void;
+
+export class Stack {
+  private constructor(
+    public topology: Topology,
+    readonly networks: Record<NetworkKey, NetworkInfo>,
+    readonly caPem: string,
+    private readonly containers: Map<string, StartedServiceContainer>,
+    private readonly caKey: ReturnType<typeof makeCa>,
+  ) {}
+
+  /** The host's address as seen from the internet (the public network's gateway). */
+  get publicAddress(): string { return this.networks.public.gateway; }
+  /** The host's Tailscale address (the VPN network's gateway). */
+  get vpnAddress(): string { return this.networks.vpn.gateway; }
+
+  container(name: string): StartedServiceContainer {
+    const c = this.containers.get(name);
+    if (!c) throw new Error(`service ${name} is not running`);
+    return c;
+  }
+  has(name: string): boolean { return this.containers.has(name); }
+  running(): string[] { return [...this.containers.keys()]; }
+
+  static async start(t: Topology, progress: Progress = () => {}): Promise<Stack> {
+    await removeByLabel({ stale: true });
+    prepareRunDir(t);
+    const ca = makeCa({ commonName: 'comfy-verify test CA' });
+    writeTlsFor(t, ca);
+    writeFileSync(`${t.runDir}/nginx/nginx.conf`, renderNginxConf(t));
+    const networks = await createNetworks(t);
+    const stack = new Stack(t, networks, ca.certPem, new Map(), ca);
+    try {
+      await stack.startServices(t.services.filter((s) => s.enabled), progress);
+    } catch (e) {
+      await stack.stop().catch(() => {});
+      throw e;
+    }
+    return stack;
+  }
+
+  /** Starts services in dependency waves; each wave in parallel. */
+  private async startServices(specs: ServiceSpec[], progress: Progress): Promise<void> {
+    const pending = new Map(specs.map((s) => [s.name, s]));
+    while (pending.size) {
+      const wave = [...pending.values()].filter((s) => s.dependsOn.every((d) => !pending.has(d)));
+      if (!wave.length) throw new Error(`dependency cycle among ${[...pending.keys()].join(', ')}`);
+      for (const s of wave) pending.delete(s.name);
+      const t0 = Date.now();
+      await Promise.all(wave.map(async (s) => {
+        const c = await new ServiceContainer(s, this.topology.runId, (k) => this.networks[k].name).start();
+        this.containers.set(s.name, c);
+      }));
+      progress(`started ${summarize(wave.map((s) => s.name))} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    }
+  }
+
+  /** Moves the running stack to another topology, recreating only what changed. */
+  async apply(next: Topology, progress: Progress = () => {}): Promise<string[]> {
+    const prev = this.topology;
+    const changed = new Set<string>();
+    const key = (s?: ServiceSpec) => JSON.stringify(s ?? null);
+    for (const s of next.services) if (key(s) !== key(prev.services.find((p) => p.name === s.name))) changed.add(s.name);
+    for (const p of prev.services) if (!next.services.some((s) => s.name === p.name)) changed.add(p.name);
+    const conf = renderNginxConf(next);
+    if (conf !== readFileSync(`${next.runDir}/nginx/nginx.conf`, 'utf8')) { writeFileSync(`${next.runDir}/nginx/nginx.conf`, conf); changed.add('nginx'); }
+    if (JSON.stringify(next.tls) !== JSON.stringify(prev.tls)) { writeTlsFor(next, this.caKey); changed.add('nginx'); }
+    this.topology = next;
+    // Stop what changed; restart it (and its dependents' order is kept by the waves).
+    await Promise.all([...changed].map(async (n) => { await this.containers.get(n)?.stop(); this.containers.delete(n); }));
+    const toStart = next.services.filter((s) => changed.has(s.name) && s.enabled)
+      .map((s) => ({ ...s, dependsOn: s.dependsOn.filter((d) => changed.has(d)) }));
+    await this.startServices(toStart, progress);
+    return [...changed];
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.containers.values()].map((c) => c.stop()));
+    this.containers.clear();
+    await removeByLabel({ runId: this.topology.runId });
+    rmSync(this.topology.runDir, { recursive: true, force: true });
+  }
+}
+
+function summarize(names: string[]): string {
+  const users = names.filter((n) => /^user\d+$/.test(n));
+  const rest = names.filter((n) => !users.includes(n));
+  return [...rest, ...(users.length > 2 ? [`${users.length} user frontends`] : users)].join(', ');
+}
+
+function prepareRunDir(t: Topology): void {
+  for (const s of frontends(t)) {
+    mkdirSync(`${t.runDir}/data/outputs/${s.name}`, { recursive: true });
+    mkdirSync(`${t.runDir}/data/inputs/${s.name}`, { recursive: true });
+  }
+  for (const d of ['data/models/shared', 'data/workflows', 'tls', 'nginx']) mkdirSync(`${t.runDir}/${d}`, { recursive: true });
+}
+
+function writeTlsFor(t: Topology, ca: ReturnType<typeof makeCa>): void {
+  const server = makeServerCert(ca, { commonName: t.tls.domain, altNames: t.tls.altNames, notBefore: t.tls.notBefore, notAfter: t.tls.notAfter });
+  writeTls(`${t.runDir}/tls`, ca, server);
+}
+
+async function createNetworks(t: Topology): Promise<Record<NetworkKey, NetworkInfo>> {
+  const out = {} as Record<NetworkKey, NetworkInfo>;
+  for (const n of Object.values(t.networks)) {
+    const labels = Object.entries(labelsFor(t.runId)).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+    const ipam = n.subnet ? ['--subnet', n.subnet, ...(n.gateway ? ['--gateway', n.gateway] : [])] : [];
+    await execa('docker', ['network', 'create', '--driver', 'bridge', ...labels, ...ipam, n.name]);
+    const info = JSON.parse((await execa('docker', ['network', 'inspect', '--format', '{{json .IPAM.Config}}', n.name])).stdout)[0];
+    out[n.key] = { name: n.name, subnet: info.Subnet, gateway: info.Gateway };
+  }
+  return out;
+}
+
+export { CONTRACT };
+
+/** What a target needs to know about a running stack; plain data, so it crosses process boundaries. */
+export interface StackDescriptor {
+  runId: string;
+  mode: Topology['mode'];
+  domain: string;
+  users: number;
+  secrets: Topology['secrets'];
+  publicAddress: string;
+  vpnAddress: string;
+  caPem: string;
+  runDir: string;
+}
+
+export function describeStack(s: Stack): StackDescriptor {
+  const t = s.topology;
+  return {
+    runId: t.runId, mode: t.mode, domain: t.domain, users: t.users, secrets: t.secrets,
+    publicAddress: s.publicAddress, vpnAddress: s.vpnAddress, caPem: s.caPem, runDir: t.runDir,
+  };
+}
+
+export const containerName = (runId: string, service: string) => `cv-${runId}-${service}`;

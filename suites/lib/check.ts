@@ -1,0 +1,141 @@
+// A check is a small named unit: id + title + run(target) -> pass | warn | fail | skip, with evidence.
+// Failure messages read like Gatus conditions: what was expected, and what was seen.
+import type { Target, Capability } from './target.ts';
+
+export type Status = 'pass' | 'warn' | 'fail' | 'skip';
+export type SuiteName = 'health' | 'routing' | 'websocket' | 'tls' | 'exposure' | 'redis' | 'isolation' | 'jobs' | 'browser';
+
+export interface EvidenceItem {
+  label: string;
+  /** what was sent (request line, command, port list) */
+  sent?: unknown;
+  /** what came back (status, headers, body snippet, reply) */
+  seen?: unknown;
+}
+
+export interface CheckResult {
+  id: string;
+  suite: SuiteName;
+  title: string;
+  status: Status;
+  /** why it failed, warned or was skipped; for a pass, a one-line summary */
+  message: string;
+  evidence: EvidenceItem[];
+  durationMs: number;
+  target: string;
+}
+
+export interface Check {
+  id: string;
+  suite: SuiteName;
+  title: string;
+  /** what the target must offer; a check whose needs are not met is skipped, never passed */
+  needs?: Capability[];
+  /** long-running by nature (idle timeouts); the runner starts these first so they overlap */
+  slow?: boolean;
+  timeoutMs?: number;
+  run(ctx: CheckContext): Promise<void | string>;
+}
+
+export class CheckOutcome extends Error {
+  constructor(readonly status: Exclude<Status, 'pass'>, message: string) {
+    super(message);
+  }
+}
+
+export class CheckContext {
+  readonly evidence: EvidenceItem[] = [];
+  private warnings: string[] = [];
+  constructor(readonly target: Target, readonly signal: AbortSignal) {}
+
+  record(label: string, seen?: unknown, sent?: unknown): void {
+    this.evidence.push({ label, ...(sent !== undefined ? { sent } : {}), ...(seen !== undefined ? { seen } : {}) });
+  }
+  /** Fails the check unless cond holds: `expected` says what should be true, `seen` what was observed. */
+  expect(cond: boolean, expected: string, seen?: unknown): asserts cond {
+    if (!cond) throw new CheckOutcome('fail', seen === undefined ? expected : `${expected}; saw ${fmt(seen)}`);
+  }
+  fail(message: string): never {
+    throw new CheckOutcome('fail', message);
+  }
+  skip(reason: string): never {
+    throw new CheckOutcome('skip', reason);
+  }
+  /** A warning does not stop the check; it turns a pass into warn. */
+  warn(message: string): void {
+    this.warnings.push(message);
+  }
+  get warningText(): string | undefined {
+    return this.warnings.length ? this.warnings.join('; ') : undefined;
+  }
+}
+
+export function fmt(v: unknown): string {
+  if (typeof v === 'string') return v.length > 300 ? `${v.slice(0, 300)}…` : v;
+  const s = JSON.stringify(v);
+  return s && s.length > 300 ? `${s.slice(0, 300)}…` : String(s);
+}
+
+export function defineCheck(c: Check): Check {
+  if (!/^[a-z]+\.[a-z0-9-]+$/.test(c.id)) throw new Error(`check id must look like suite.name: ${c.id}`);
+  return c;
+}
+
+export async function runCheck(check: Check, target: Target): Promise<CheckResult> {
+  const started = Date.now();
+  const missing = (check.needs ?? []).filter((n) => !target.capabilities.has(n));
+  const base = { id: check.id, suite: check.suite, title: check.title, target: target.name };
+  if (missing.length) {
+    return { ...base, status: 'skip', message: `needs ${missing.map(describeCapability).join(', ')}`, evidence: [], durationMs: 0 };
+  }
+  const ac = new AbortController();
+  const ctx = new CheckContext(target, ac.signal);
+  const timeoutMs = check.timeoutMs ?? 30_000;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const summary = await Promise.race([
+      check.run(ctx),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => { ac.abort(); reject(new CheckOutcome('fail', `no answer within ${timeoutMs / 1000} s`)); }, timeoutMs);
+      }),
+    ]);
+    const w = ctx.warningText;
+    return { ...base, status: w ? 'warn' : 'pass', message: w ?? (summary || 'ok'), evidence: ctx.evidence, durationMs: Date.now() - started };
+  } catch (e) {
+    const outcome = e instanceof CheckOutcome ? e : new CheckOutcome('fail', `error: ${(e as Error)?.message ?? String(e)}`);
+    return { ...base, status: outcome.status, message: outcome.message, evidence: ctx.evidence, durationMs: Date.now() - started };
+  } finally {
+    clearTimeout(timer);
+    ac.abort();
+  }
+}
+
+/** Runs checks with bounded concurrency; slow ones start first so their waiting overlaps the rest. */
+export async function runChecks(
+  checks: Check[], target: Target, o: { concurrency?: number; onResult?: (r: CheckResult) => void } = {},
+): Promise<CheckResult[]> {
+  const order = [...checks.filter((c) => c.slow), ...checks.filter((c) => !c.slow)];
+  const results = new Map<string, CheckResult>();
+  let next = 0;
+  const worker = async () => {
+    while (next < order.length) {
+      const c = order[next++];
+      const r = await runCheck(c, target);
+      results.set(c.id, r);
+      o.onResult?.(r);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 6, order.length) }, worker));
+  return checks.map((c) => results.get(c.id)!);
+}
+
+const CAPABILITY_TEXT: Record<Capability, string> = {
+  write: 'the write flag (--allow-writes): it creates jobs',
+  'public-vantage': 'a public vantage point',
+  'vpn-vantage': 'a vantage point on the VPN (Tailscale)',
+  host: 'access to the host (local stack, or --ssh user@host)',
+  admin: 'the admin credentials (ADMIN_PASSWORD)',
+  'redis-password': 'the Redis password (REDIS_PASSWORD)',
+  faults: 'control of the stack',
+};
+export const describeCapability = (c: Capability) => CAPABILITY_TEXT[c];

@@ -1,0 +1,25 @@
+// The local stack as a Target: the domain resolves to the host's public address (the public
+// network's gateway), our generated CA is trusted, and the vantages are real probe containers.
+import { execa } from 'execa';
+import { containerName, type StackDescriptor } from '../../stack/stack.ts';
+import { createTarget, containerVantage, selfVantage, type Target } from './target.ts';
+
+export function localTarget(d: StackDescriptor, o: { allowWrites?: boolean; faults?: boolean } = {}): Target {
+  const name = (svc: string) => containerName(d.runId, svc);
+  return createTarget({
+    name: `local stack (${d.mode} nginx)`, kind: 'local', mode: d.mode, domain: d.domain, users: d.users,
+    resolveTo: d.publicAddress, vpnAddress: d.vpnAddress, caPem: d.caPem,
+    secrets: { adminUsername: d.secrets.adminUsername, adminPassword: d.secrets.adminPassword, redisPassword: d.secrets.redisPassword },
+    allowWrites: o.allowWrites ?? true, faults: o.faults,
+    vantages: {
+      public: containerVantage('public', name('probe-public'), `a container on the "internet" network, probing the host's public address ${d.publicAddress}`),
+      vpn: containerVantage('vpn', name('probe-vpn'), `a container on the VPN network (as a GPU worker), probing the host's VPN address ${d.vpnAddress}`),
+      loopback: selfVantage('loopback', 'the VPS host itself (127.0.0.1)'),
+    },
+    host: {
+      where: 'this machine, standing for the VPS host',
+      run: async (cmd) => execa(cmd[0], cmd.slice(1), { reject: false }) as never,
+      serviceExec: async (service, cmd) => execa('docker', ['exec', name(service), ...cmd], { reject: false }) as never,
+    },
+  });
+}

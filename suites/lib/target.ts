@@ -1,0 +1,200 @@
+// The one target abstraction every suite runs against: the local stack (either nginx mode)
+// or a remote domain. A suite asks the target how to reach a URL, a vantage point or the host;
+// it never knows whether it talks to our stand-ins or to the real platform.
+import { request as undiciRequest, Agent } from 'undici';
+import tls from 'node:tls';
+import type { LookupFunction } from 'node:net';
+import WebSocket from 'ws';
+import { execa } from 'execa';
+import { userList, CONTRACT, type NginxMode } from '../../stack/topology.ts';
+import { tcpScan, redisCommand, type ScanResult, type RedisReply } from './probes.ts';
+import { registerSecret } from '../../scripts/lib/secrets.ts';
+
+export type Capability = 'write' | 'public-vantage' | 'vpn-vantage' | 'host' | 'admin' | 'redis-password' | 'faults';
+
+export interface HttpResult {
+  method: string;
+  url: string;
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  timeMs: number;
+}
+
+export interface RequestOptions {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  /** 'http' asks nginx's port 80 */
+  scheme?: 'http' | 'https';
+  timeoutMs?: number;
+  /** keep at most this many body characters (evidence stays small) */
+  maxBody?: number;
+}
+
+/** Where probes are sent from: the internet, the VPN, or the host's own loopback. */
+export interface Vantage {
+  name: 'public' | 'vpn' | 'loopback';
+  /** one line saying where this vantage really is, for the evidence */
+  where: string;
+  scan(host: string, ports: number[], timeoutMs?: number): Promise<ScanResult>;
+  redis(host: string, port: number, password: string | undefined, command: string[]): Promise<RedisReply>;
+}
+
+/** The deployment's host: its shell, and its containers (service names as in the compose files). */
+export interface HostAccess {
+  where: string;
+  run(cmd: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  serviceExec(service: string, cmd: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+}
+
+export interface TlsProbe {
+  ok: boolean;
+  protocol?: string | null;
+  authorized?: boolean;
+  authorizationError?: string;
+  cert?: tls.DetailedPeerCertificate;
+  error?: string;
+}
+
+export interface Target {
+  name: string;
+  kind: 'local' | 'remote';
+  mode?: NginxMode;
+  domain: string;
+  users: string[];
+  /** the address the domain resolves to (the host's public IP) */
+  publicAddress: string;
+  /** the host's VPN (Tailscale) address, when known */
+  vpnAddress?: string;
+  httpPort: number;
+  httpsPort: number;
+  capabilities: Set<Capability>;
+  secrets: { adminUsername: string; adminPassword?: string; redisPassword?: string };
+  vantages: Partial<Record<Vantage['name'], Vantage>>;
+  host?: HostAccess;
+  request(path: string, o?: RequestOptions): Promise<HttpResult>;
+  /** opens a WebSocket to wss://domain<path>; resolves once open (or rejects with the HTTP status) */
+  websocket(path: string, o?: { headers?: Record<string, string>; timeoutMs?: number }): Promise<WebSocket>;
+  tlsProbe(o?: { minVersion?: tls.SecureVersion; maxVersion?: tls.SecureVersion; servername?: string }): Promise<TlsProbe>;
+  close(): Promise<void>;
+}
+
+export interface TargetSettings {
+  name: string;
+  kind: 'local' | 'remote';
+  mode?: NginxMode;
+  domain: string;
+  users: number;
+  /** resolve the domain to this address instead of DNS (local stack; tests of remote mode) */
+  resolveTo?: string;
+  vpnAddress?: string;
+  /** extra CA to trust (our generated one) */
+  caPem?: string;
+  httpPort?: number;
+  httpsPort?: number;
+  secrets: Target['secrets'];
+  allowWrites: boolean;
+  vantages: Target['vantages'];
+  host?: HostAccess;
+  faults?: boolean;
+}
+
+export function createTarget(s: TargetSettings): Target {
+  registerSecret(s.secrets.adminPassword);
+  registerSecret(s.secrets.redisPassword);
+  const lookup: LookupFunction | undefined = s.resolveTo
+    ? ((_host: string, opts: { all?: boolean }, cb: (...a: unknown[]) => void) =>
+        opts?.all ? cb(null, [{ address: s.resolveTo, family: 4 }]) : cb(null, s.resolveTo, 4)) as unknown as LookupFunction
+    : undefined;
+  const ca = s.caPem ? [...tls.rootCertificates, s.caPem] : undefined;
+  const agent = new Agent({ connect: { ca, servername: s.domain, lookup, rejectUnauthorized: true } as never, pipelining: 0 });
+  const httpPort = s.httpPort ?? CONTRACT.httpPort;
+  const httpsPort = s.httpsPort ?? CONTRACT.httpsPort;
+  const origin = (scheme: 'http' | 'https') =>
+    `${scheme}://${s.domain}${(scheme === 'https' ? httpsPort : httpPort) === (scheme === 'https' ? 443 : 80) ? '' : `:${scheme === 'https' ? httpsPort : httpPort}`}`;
+  const caps = new Set<Capability>();
+  if (s.allowWrites) caps.add('write');
+  if (s.vantages.public) caps.add('public-vantage');
+  if (s.vantages.vpn) caps.add('vpn-vantage');
+  if (s.host) caps.add('host');
+  if (s.secrets.adminPassword !== undefined) caps.add('admin');
+  if (s.secrets.redisPassword !== undefined) caps.add('redis-password');
+  if (s.faults) caps.add('faults');
+
+  return {
+    name: s.name, kind: s.kind, mode: s.mode, domain: s.domain, users: userList(s.users),
+    publicAddress: s.resolveTo ?? s.domain, vpnAddress: s.vpnAddress, httpPort, httpsPort,
+    capabilities: caps, secrets: s.secrets, vantages: s.vantages, host: s.host,
+
+    async request(path, o = {}) {
+      const url = `${origin(o.scheme ?? 'https')}${path}`;
+      const method = o.method ?? 'GET';
+      const t0 = Date.now();
+      const r = await undiciRequest(url, {
+        method: method as never, headers: o.headers, body: o.body, dispatcher: agent,
+        headersTimeout: o.timeoutMs ?? 15_000, bodyTimeout: o.timeoutMs ?? 15_000,
+      });
+      const text = await r.body.text();
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(r.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : String(v);
+      const max = o.maxBody ?? 20_000;
+      return { method, url, status: r.statusCode, headers, body: text.length > max ? text.slice(0, max) : text, timeMs: Date.now() - t0 };
+    },
+
+    websocket(path, o = {}) {
+      return new Promise((resolve, reject) => {
+        const ws = new WebSocket(`${origin('https').replace(/^https/, 'wss')}${path}`, {
+          ca, servername: s.domain, lookup, headers: o.headers, handshakeTimeout: o.timeoutMs ?? 10_000,
+        } as WebSocket.ClientOptions);
+        ws.once('open', () => resolve(ws));
+        ws.once('unexpected-response', (_req, res) => {
+          reject(new Error(`expected 101 Switching Protocols, got HTTP ${res.statusCode}`));
+          ws.terminate();
+        });
+        ws.once('error', (e) => reject(e));
+      });
+    },
+
+    tlsProbe(o = {}) {
+      return new Promise((resolve) => {
+        const sock = tls.connect({
+          host: s.resolveTo ?? s.domain, port: httpsPort, servername: o.servername ?? s.domain, ca,
+          minVersion: o.minVersion, maxVersion: o.maxVersion, rejectUnauthorized: false, timeout: 10_000,
+          // TLS 1.0/1.1 need a lower security level in OpenSSL 3 to even be offered.
+          ciphers: o.maxVersion && o.maxVersion < 'TLSv1.2' ? 'DEFAULT@SECLEVEL=0' : undefined,
+        });
+        sock.once('secureConnect', () => {
+          const cert = sock.getPeerCertificate(true);
+          resolve({ ok: true, protocol: sock.getProtocol(), authorized: sock.authorized, authorizationError: sock.authorizationError ? String(sock.authorizationError) : undefined, cert });
+          sock.end();
+        });
+        sock.once('timeout', () => { resolve({ ok: false, error: 'timeout' }); sock.destroy(); });
+        sock.once('error', (e) => resolve({ ok: false, error: e.message }));
+      });
+    },
+
+    async close() {
+      await agent.close().catch(() => {});
+    },
+  };
+}
+
+/** This process's own network position as a vantage (remote mode: the harness machine is on the internet). */
+export function selfVantage(name: Vantage['name'], where: string): Vantage {
+  return { name, where, scan: tcpScan, redis: redisCommand };
+}
+
+/** A vantage inside a probe container: `docker exec` runs the same probes from there. */
+export function containerVantage(name: Vantage['name'], container: string, where: string): Vantage {
+  const probe = async (cmd: string, args: unknown) => {
+    const r = await execa('docker', ['exec', container, 'node', '/app/main.mjs', cmd, JSON.stringify(args)], { reject: false });
+    if (r.exitCode !== 0) throw new Error(`probe in ${container} failed: ${r.stderr.split('\n')[0]}`);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!);
+  };
+  return {
+    name, where,
+    scan: (host, ports, timeoutMs = 1_500) => probe('scan', { host, ports, timeoutMs }),
+    redis: (host, port, password, command) => probe('redis', { host, port, password, command }),
+  };
+}
