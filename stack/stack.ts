@@ -60,7 +60,7 @@ export class Stack {
       for (const s of wave) pending.delete(s.name);
       const t0 = Date.now();
       await Promise.all(wave.map(async (s) => {
-        const c = await new ServiceContainer(s, this.topology.runId, (k) => this.networks[k].name).start();
+        const c = await new ServiceContainer(s, this.topology.runId, (k) => this.networks[k].name).startService();
         this.containers.set(s.name, c);
       }));
       progress(`started ${summarize(wave.map((s) => s.name))} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);

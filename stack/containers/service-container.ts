@@ -30,8 +30,8 @@ export class ServiceContainer extends GenericContainer {
     }
   }
 
-  override async start(): Promise<StartedServiceContainer> {
-    const started = await super.start();
+  async startService(): Promise<StartedServiceContainer> {
+    const started = await this.start();
     const s = new StartedServiceContainer(started, this.spec);
     await s.waitReady();
     return s;

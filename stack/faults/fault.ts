@@ -9,6 +9,8 @@ export interface Fault {
   modes: NginxMode[];
   /** check ids that must fail under this fault */
   expect: string[];
+  /** checks that fail too, as a true consequence (Redis down also stops the queue status) */
+  collateral?: string[];
   /** optional: the failure message of the first expected check must match (proves it names the cause) */
   message?: RegExp;
   apply(t: Topology): Topology;

@@ -52,7 +52,7 @@ export class CheckContext {
     this.evidence.push({ label, ...(sent !== undefined ? { sent } : {}), ...(seen !== undefined ? { seen } : {}) });
   }
   /** Fails the check unless cond holds: `expected` says what should be true, `seen` what was observed. */
-  expect(cond: boolean, expected: string, seen?: unknown): asserts cond {
+  expect(cond: boolean, expected: string, seen?: unknown): void {
     if (!cond) throw new CheckOutcome('fail', seen === undefined ? expected : `${expected}; saw ${fmt(seen)}`);
   }
   fail(message: string): never {

@@ -178,6 +178,7 @@ const PAGE = /* html */ `<!DOCTYPE html>
     var req = btn.dataset.action === 'cancel' ? fetch(path, { method: 'DELETE' }) : fetch(path + '/priority?priority=0', { method: 'PATCH' });
     try {
       var r = await req;
+      await r.text(); // read even an empty 204 body, or the browser reports the request as aborted
       if (!r.ok) say(btn.textContent + ' failed: HTTP ' + r.status);
     } catch (e) { say(btn.textContent + ' failed: ' + e.message); }
     refresh();

@@ -1,0 +1,78 @@
+// Renderers over the same results: terminal lines, verify.json, JUnit. No secret leaves: every
+// text goes through redact().
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { CheckResult, Status } from '../../suites/lib/check.ts';
+import { redact } from './secrets.ts';
+import { green, red, yellow, dim, bold } from './ui.ts';
+import { ROOT } from '../../stack/images.ts';
+
+export const REPORTS_DIR = process.env.COMFY_VERIFY_REPORTS ?? join(ROOT, 'reports');
+
+export interface ModeResult extends CheckResult {
+  /** 'host' | 'container' for the local stack; 'remote' for a domain */
+  mode: string;
+}
+
+export interface VerifyReport {
+  target: string;
+  modes: string[];
+  checks: ModeResult[];
+  verdict: 'GO' | 'NO-GO';
+  counts: Record<Status, number>;
+  durationMs: number;
+  generatedAt: string;
+}
+
+const ICON: Record<Status, string> = { pass: green('✔'), warn: yellow('⚠'), fail: red('✖'), skip: dim('–') };
+
+export function resultLine(r: ModeResult): string {
+  const ms = r.durationMs >= 1000 ? `${(r.durationMs / 1000).toFixed(1)} s` : `${r.durationMs} ms`;
+  return redact(`${ICON[r.status]} ${dim(`[${r.mode}]`)} ${r.id.padEnd(34)} ${r.status === 'pass' ? dim(r.message) : r.message} ${dim(ms)}`);
+}
+
+export function buildReport(target: string, modes: string[], checks: ModeResult[], durationMs: number): VerifyReport {
+  const counts: Record<Status, number> = { pass: 0, warn: 0, fail: 0, skip: 0 };
+  for (const c of checks) counts[c.status]++;
+  return { target, modes, checks, verdict: counts.fail ? 'NO-GO' : 'GO', counts, durationMs, generatedAt: new Date().toISOString() };
+}
+
+export function summary(r: VerifyReport): string {
+  const c = r.counts;
+  const lines = [
+    '',
+    bold(r.verdict === 'GO' ? green(`GO: ${r.target} meets the contract`) : red(`NO-GO: ${c.fail} check(s) failed on ${r.target}`)),
+    `${c.pass} passed, ${c.warn} warnings, ${c.fail} failed, ${c.skip} skipped in ${(r.durationMs / 1000).toFixed(0)} s`,
+    ...r.checks.filter((x) => x.status === 'fail').map((x) => `  ${red('✖')} [${x.mode}] ${x.id}: ${x.message}`),
+    ...r.checks.filter((x) => x.status === 'warn').map((x) => `  ${yellow('⚠')} [${x.mode}] ${x.id}: ${x.message}`),
+  ];
+  return redact(lines.join('\n'));
+}
+
+export function writeText(file: string, text: string): string {
+  const path = join(REPORTS_DIR, file);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, redact(text));
+  return path;
+}
+
+const xml = (s: string) => s.replace(/[<>&"']/g, (ch) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[ch]!);
+
+export function junit(r: VerifyReport): string {
+  const bySuite = new Map<string, ModeResult[]>();
+  for (const c of r.checks) {
+    const k = `${c.mode}.${c.suite}`;
+    bySuite.set(k, [...(bySuite.get(k) ?? []), c]);
+  }
+  const suites = [...bySuite.entries()].map(([name, cs]) => {
+    const cases = cs.map((c) => {
+      const inner = c.status === 'fail' ? `<failure message="${xml(c.message)}">${xml(JSON.stringify(c.evidence, null, 2))}</failure>`
+        : c.status === 'skip' ? `<skipped message="${xml(c.message)}"/>`
+        : c.status === 'warn' ? `<system-out>${xml(`WARNING: ${c.message}`)}</system-out>` : '';
+      return `    <testcase classname="${xml(name)}" name="${xml(`${c.id}: ${c.title}`)}" time="${(c.durationMs / 1000).toFixed(3)}">${inner}</testcase>`;
+    });
+    const f = cs.filter((c) => c.status === 'fail').length, s = cs.filter((c) => c.status === 'skip').length;
+    return `  <testsuite name="${xml(name)}" tests="${cs.length}" failures="${f}" skipped="${s}">\n${cases.join('\n')}\n  </testsuite>`;
+  });
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="comfy-verify ${xml(r.target)}" tests="${r.checks.length}" failures="${r.counts.fail}">\n${suites.join('\n')}\n</testsuites>\n`;
+}

@@ -1,0 +1,184 @@
+// The fault catalogue: deployment mistakes that would ruin a workshop, each injected into the
+// stack and each naming the checks that must turn red. `npm run faults` proves every one caught.
+import { CONTRACT, userId, type Topology } from '../topology.ts';
+import { defineFault, withService, withNginx, editLocation, clone, type Fault } from './fault.ts';
+
+const DAY = 86_400_000;
+const both = ['host', 'container'] as const;
+
+/** Drops lines matching re inside one location block. */
+const dropInLocation = (conf: string, path: string, re: RegExp) =>
+  editLocation(conf, path, (body) => body.split('\n').filter((l) => !re.test(l)).join('\n'));
+
+export const FAULTS: Fault[] = [
+  defineFault({
+    id: 'redis-on-all-interfaces', modes: [...both],
+    description: 'Redis published on 0.0.0.0:6379 (the guide\'s ❌ WRONG case): reachable from the internet',
+    expect: ['redis.not-public', 'redis.bind-address', 'exposure.public-ports', 'exposure.host-bindings'],
+    apply: (t) => withService(t, 'redis', (s) => { s.publish = [{ hostIp: '0.0.0.0', hostPort: CONTRACT.redisPort, containerPort: CONTRACT.redisPort }]; }, 'redis-on-all-interfaces'),
+  }),
+  defineFault({
+    id: 'redis-without-password', modes: ['host'],
+    description: 'Redis started without --requirepass: anyone on the VPN can read and change the queue',
+    expect: ['redis.requires-password'],
+    apply: (t) => withService(t, 'redis', (s) => {
+      const i = s.command!.indexOf('--requirepass');
+      s.command!.splice(i, 2);
+    }, 'redis-without-password'),
+  }),
+  defineFault({
+    id: 'redis-down', modes: ['host'],
+    description: 'Redis is not running: the queue-manager must report itself unhealthy',
+    expect: ['health.api-healthy', 'redis.vpn-auth', 'redis.requires-password'],
+    message: /unhealthy|redis_connected/,
+    apply: (t) => withService(t, 'redis', (s) => { s.enabled = false; }, 'redis-down'),
+  }),
+  defineFault({
+    id: 'queue-manager-on-all-interfaces', modes: ['host'],
+    description: 'host mode: the queue-manager published as "3000:3000" (every interface) instead of 127.0.0.1:3000',
+    expect: ['exposure.public-ports', 'exposure.host-bindings'],
+    apply: (t) => withService(t, 'queue-manager', (s) => {
+      s.publish = s.publish.map((p) => (p.hostIp === '127.0.0.1' ? { ...p, hostIp: '0.0.0.0' } : p));
+    }, 'queue-manager-on-all-interfaces'),
+  }),
+  defineFault({
+    id: 'admin-published-container-mode', modes: ['container'],
+    description: 'container mode: the guide\'s "8080:8080" for the admin, which publishes on every interface',
+    expect: ['exposure.public-ports', 'exposure.host-bindings'],
+    apply: (t) => withService(t, 'admin', (s) => { s.publish = [{ hostIp: '0.0.0.0', hostPort: CONTRACT.adminPort, containerPort: CONTRACT.adminPort }]; }, 'admin-published-container-mode'),
+  }),
+  defineFault({
+    id: 'frontend-published-container-mode', modes: ['container'],
+    description: 'container mode: user005\'s frontend published on 127.0.0.1:8192 (nothing but nginx may be published)',
+    expect: ['exposure.host-bindings'],
+    apply: (t) => withService(t, userId(5), (s) => { s.publish = [{ hostIp: '127.0.0.1', hostPort: 8192, containerPort: CONTRACT.frontendPort }]; }, 'frontend-published-container-mode'),
+  }),
+  defineFault({
+    id: 'ws-without-upgrade-headers', modes: [...both],
+    description: '/ws proxied without the Upgrade and Connection headers: no WebSocket reaches the queue-manager',
+    expect: ['websocket.api-upgrade', 'websocket.pong', 'websocket.job-event', 'websocket.idle-survives', 'websocket.many-sockets'],
+    apply: (t) => withNginx(t, 'ws-without-upgrade-headers', (c) => dropInLocation(c, '= /ws', /proxy_set_header (Upgrade|Connection)/)),
+  }),
+  defineFault({
+    id: 'user-ws-without-upgrade-headers', modes: ['host'],
+    description: 'the user locations proxied without the Upgrade headers: ComfyUI\'s own WebSocket fails',
+    expect: ['websocket.user-upgrade', 'websocket.idle-survives'],
+    apply: (t) => withNginx(t, 'user-ws-without-upgrade-headers', (c) =>
+      c.replace(/(location \/user\d+\/ \{[^}]*?)\n\s*proxy_set_header Upgrade[^\n]*\n\s*proxy_set_header Connection[^\n]*/g, '$1')),
+  }),
+  defineFault({
+    id: 'ws-default-read-timeout', modes: [...both],
+    description: '/ws without proxy_read_timeout: nginx\'s 60 s default drops idle participants\' sockets',
+    expect: ['websocket.idle-survives'],
+    apply: (t) => withNginx(t, 'ws-default-read-timeout', (c) => dropInLocation(c, '= /ws', /proxy_(read|send)_timeout/)),
+  }),
+  defineFault({
+    id: 'user-location-crossed', modes: [...both],
+    description: 'user003\'s location points at user004\'s frontend (a copy-paste slip): user003 works in someone else\'s workspace',
+    expect: ['routing.user-identity'],
+    apply: (t) => withNginx(t, 'user-location-crossed', (c) => editLocation(c, '/user003/', (b) =>
+      b.replace(/proxy_pass http:\/\/[^;]+;/, (t.mode === 'host' ? `proxy_pass http://127.0.0.1:${8187 + 4}/;` : `proxy_pass http://${userId(4)}:${CONTRACT.frontendPort}/;`)))),
+  }),
+  defineFault({
+    id: 'user-location-missing', modes: [...both],
+    description: 'user007 has no location block: that participant gets a 404',
+    expect: ['routing.user-identity', 'health.frontends', 'websocket.user-upgrade'],
+    apply: (t) => withNginx(t, 'user-location-missing', (c) => editLocation(c, '/user007/', () => ' return 404; ')),
+  }),
+  defineFault({
+    id: 'frontend-down', modes: ['container'],
+    description: 'user012\'s frontend container is not running',
+    expect: ['health.frontends', 'routing.user-identity', 'websocket.user-upgrade'],
+    apply: (t) => withService(t, userId(12), (s) => { s.enabled = false; }, 'frontend-down'),
+  }),
+  defineFault({
+    id: 'certificate-expired', modes: ['host'],
+    description: 'the certificate expired yesterday (certbot renewal failed)',
+    expect: ['tls.valid-now', 'tls.expiry-days'],
+    apply: (t) => { const c = clone(t); c.tls.notBefore = new Date(Date.now() - 91 * DAY); c.tls.notAfter = new Date(Date.now() - DAY); c.faults.push('certificate-expired'); return c; },
+  }),
+  defineFault({
+    id: 'certificate-expiring', modes: ['container'],
+    description: 'the certificate expires in 3 days',
+    expect: ['tls.expiry-days'],
+    apply: (t) => { const c = clone(t); c.tls.notBefore = new Date(Date.now() - 87 * DAY); c.tls.notAfter = new Date(Date.now() + 3 * DAY); c.faults.push('certificate-expiring'); return c; },
+  }),
+  defineFault({
+    id: 'certificate-wrong-name', modes: [...both],
+    description: 'the certificate is for another name (a copied certificate)',
+    expect: ['tls.covers-domain'],
+    apply: (t) => { const c = clone(t); c.tls.altNames = ['old.ahelme.net']; c.tls.domain = 'old.ahelme.net'; c.faults.push('certificate-wrong-name'); return c; },
+  }),
+  defineFault({
+    id: 'tls10-enabled', modes: [...both],
+    description: 'ssl_protocols still offers TLS 1.0 and 1.1',
+    expect: ['tls.protocols'],
+    apply: (t) => withNginx(t, 'tls10-enabled', (c) => c
+      .replace(/ssl_protocols [^;]+;/, 'ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;')
+      // OpenSSL 3 needs security level 0 before it will speak TLS 1.0 at all.
+      .replace(/ssl_ciphers [^;]+;/, 'ssl_ciphers DEFAULT:@SECLEVEL=0;')),
+  }),
+  defineFault({
+    id: 'hsts-missing', modes: [...both],
+    description: 'Strict-Transport-Security header not sent',
+    expect: ['tls.security-headers'],
+    apply: (t) => withNginx(t, 'hsts-missing', (c) => c.replace(/\n[^\n]*add_header Strict-Transport-Security[^\n]*/g, '')),
+  }),
+  defineFault({
+    id: 'outputs-autoindex-on', modes: [...both],
+    description: '/outputs/ with autoindex on: every participant\'s images listed to the world',
+    expect: ['routing.outputs-no-listing', 'isolation.cross-user-urls'],
+    apply: (t) => withNginx(t, 'outputs-autoindex-on', (c) => editLocation(c, '/outputs/', (b) => b.replace(/autoindex off;/, 'autoindex on;'))),
+  }),
+  defineFault({
+    id: 'shared-output-volume', modes: ['host'],
+    description: 'one output directory mounted into every user\'s container',
+    expect: ['isolation.container-view', 'isolation.cross-user-urls'],
+    apply: (t) => {
+      let c = t;
+      for (const s of t.services.filter((x) => x.kind === 'frontend')) {
+        c = withService(c, s.name, (x) => { x.mounts = x.mounts.map((m) => (m.target === '/app/output' ? { ...m, source: `${t.runDir}/data/outputs` } : m)); }, 'shared-output-volume');
+      }
+      c.faults = ['shared-output-volume'];
+      return c;
+    },
+  }),
+  defineFault({
+    id: 'admin-empty-password', modes: ['container'],
+    description: 'ADMIN_PASSWORD left empty, and a dashboard that then lets anyone in with an empty password',
+    expect: ['routing.admin-auth'],
+    apply: (t) => withService(t, 'admin', (s) => { s.env.ADMIN_PASSWORD = ''; s.env.FAULT_ACCEPT_EMPTY_PASSWORD = 'true'; }, 'admin-empty-password'),
+  }),
+  defineFault({
+    id: 'nginx-default-body-limit', modes: [...both],
+    description: 'client_max_body_size left at nginx\'s 1 MB default: workshop workflows over 1 MB get 413',
+    expect: ['routing.large-workflow'],
+    apply: (t) => withNginx(t, 'nginx-default-body-limit', (c) => c.replace(/\n[^\n]*client_max_body_size[^\n]*/g, '')),
+  }),
+  defineFault({
+    id: 'cors-any-origin', modes: [...both],
+    description: 'CORS on /api/ allows any origin (*)',
+    expect: ['routing.cors'],
+    apply: (t) => withNginx(t, 'cors-any-origin', (c) => c.replace(/Access-Control-Allow-Origin "https:\/\/[^"]+"/g, 'Access-Control-Allow-Origin "*"')),
+  }),
+  defineFault({
+    id: 'http-not-redirected', modes: ['host'],
+    description: 'port 80 serves the site instead of redirecting to https',
+    expect: ['routing.http-redirect'],
+    apply: (t) => withNginx(t, 'http-not-redirected', (c) => c.replace(/return 301 https:\/\/\$host[^;]*;/, 'return 200 "OK\\n";')),
+  }),
+  defineFault({
+    id: 'api-prefix-stripped', modes: ['container'],
+    description: 'the guide\'s /api/ location (proxy_pass with a trailing /): /api/queue/status reaches /queue/status',
+    expect: ['routing.queue-status', 'routing.api-methods'],
+    apply: (t) => withNginx(t, 'api-prefix-stripped', (c) => editLocation(c, '/api/', (b) => b.replace(/proxy_pass (http:\/\/[^;/]+);/, 'proxy_pass $1/;'))),
+  }),
+];
+
+export function faultById(id: string): Fault {
+  const f = FAULTS.find((x) => x.id === id);
+  if (!f) throw new Error(`no fault ${id}; known: ${FAULTS.map((x) => x.id).join(', ')}`);
+  return f;
+}
+
+export type { Fault, Topology };

@@ -1,0 +1,54 @@
+// health: is every part of the platform up and honest about itself?
+import { defineCheck } from './lib/check.ts';
+import { http, json, each } from './lib/http.ts';
+
+export const healthChecks = [
+  defineCheck({
+    id: 'health.nginx', suite: 'health', title: 'nginx /health answers 200 "OK"',
+    async run(ctx) {
+      const r = await http(ctx, '/health');
+      ctx.expect(r.status === 200, 'GET /health → 200', `HTTP ${r.status}`);
+      ctx.expect(r.body.trim() === 'OK', 'body "OK"', r.body.trim());
+    },
+  }),
+  defineCheck({
+    id: 'health.api-healthy', suite: 'health', title: 'queue-manager /api/health is healthy with Redis connected',
+    async run(ctx) {
+      const r = await http(ctx, '/api/health');
+      ctx.expect(r.status === 200, 'GET /api/health → 200', `HTTP ${r.status}`);
+      const h = json<{ status?: string; redis_connected?: boolean; workers_active?: number; queue_depth?: number }>(ctx, r);
+      // An honest report: when Redis is down the queue-manager must say so, and we say what it said.
+      ctx.expect(h.redis_connected === true, 'redis_connected: true', `status "${h.status}", redis_connected ${h.redis_connected}`);
+      ctx.expect(h.status === 'healthy', 'status "healthy"', `status "${h.status}"`);
+      for (const k of ['version', 'workers_active', 'queue_depth', 'uptime_seconds']) ctx.expect(k in h, `health JSON has ${k}`, Object.keys(h));
+      if (!h.workers_active) ctx.warn('no GPU worker active (workers_active 0): jobs will wait');
+      return `healthy, redis connected, ${h.workers_active} worker(s), queue depth ${h.queue_depth}`;
+    },
+  }),
+  defineCheck({
+    id: 'health.admin', suite: 'health', title: 'admin dashboard is served at /admin',
+    async run(ctx) {
+      // The dashboard's own /health is internal; publicly it must at least answer (asking for credentials).
+      const r = await http(ctx, '/admin');
+      ctx.expect(r.status === 401 || r.status === 200 || r.status === 301, 'GET /admin → 401 (asks for credentials)', `HTTP ${r.status}`);
+      ctx.expect(r.status !== 200 || /ComfyUI Admin Dashboard/.test(r.body), 'the admin dashboard page', r.body.slice(0, 120));
+    },
+  }),
+  defineCheck({
+    id: 'health.frontends', suite: 'health', title: 'every user workspace /userNNN/ serves ComfyUI and its system_stats',
+    async run(ctx) {
+      const bad: string[] = [];
+      await each(ctx.target.users, async (u) => {
+        const page = await ctx.target.request(`/${u}/`).catch((e) => ({ status: 0, body: String(e.message) }));
+        const stats = await ctx.target.request(`/${u}/system_stats`).catch((e) => ({ status: 0, body: String(e.message) }));
+        let version: string | undefined;
+        try { version = JSON.parse(stats.body)?.system?.comfyui_version; } catch { /* reported below */ }
+        const ok = page.status === 200 && /<title>[^<]*ComfyUI/i.test(page.body) && stats.status === 200 && !!version;
+        ctx.record(`/${u}/`, { page: page.status, system_stats: stats.status, comfyui_version: version ?? null });
+        if (!ok) bad.push(`${u} (page HTTP ${page.status}, system_stats HTTP ${stats.status}${version ? '' : ', no comfyui_version'})`);
+      });
+      ctx.expect(bad.length === 0, `all ${ctx.target.users.length} workspaces answer`, `failing: ${bad.join(', ')}`);
+      return `${ctx.target.users.length} workspaces answer`;
+    },
+  }),
+];

@@ -1,0 +1,111 @@
+// isolation: one participant never sees another's images: not through their container,
+// their URLs, /outputs/, nor by path tricks.
+import { randomBytes } from 'node:crypto';
+import { defineCheck, type CheckContext } from './lib/check.ts';
+import { http, each } from './lib/http.ts';
+import { tagMetadata } from './lib/writes.ts';
+
+/** Where the platform mounts a user's outputs inside their container (the guide's compose file). */
+export const OUTPUT_DIR = '/app/output';
+
+/** Writes a uniquely named marker into user A's outputs from A's own container; removes it afterwards. */
+async function withMarker<T>(ctx: CheckContext, user: string, fn: (name: string) => Promise<T>): Promise<T> {
+  const name = `comfy-verify-marker-${randomBytes(6).toString('hex')}.txt`;
+  const content = `comfy-verify isolation marker for ${user}`;
+  const w = await ctx.target.host!.serviceExec(user, ['sh', '-c', `printf '%s' '${content}' > ${OUTPUT_DIR}/${name}`]);
+  ctx.record(`write marker in ${user}`, { exitCode: w.exitCode, stderr: w.stderr.slice(0, 120) }, `${user}: ${OUTPUT_DIR}/${name}`);
+  ctx.expect(w.exitCode === 0, `a marker file written in ${user}'s output directory`, w.stderr.slice(0, 120));
+  try {
+    return await fn(name);
+  } finally {
+    await ctx.target.host!.serviceExec(user, ['rm', '-f', `${OUTPUT_DIR}/${name}`]);
+  }
+}
+
+export const isolationChecks = [
+  defineCheck({
+    id: 'isolation.container-view', suite: 'isolation', title: 'a file in user A\'s outputs is invisible in every other user\'s container',
+    needs: ['host'],
+    async run(ctx) {
+      const [a, ...others] = ctx.target.users;
+      await withMarker(ctx, a, async (name) => {
+        const seenBy: string[] = [];
+        await each(others, async (b) => {
+          const r = await ctx.target.host!.serviceExec(b, ['sh', '-c', `ls ${OUTPUT_DIR}/${name} 2>/dev/null; find / -xdev -name ${name} 2>/dev/null | head -1`]);
+          if (r.stdout.trim()) seenBy.push(`${b} sees ${r.stdout.trim().split('\n')[0]}`);
+        });
+        ctx.record(`other users' containers (${others.length})`, { seeingTheMarker: seenBy });
+        ctx.expect(seenBy.length === 0, `${a}'s file invisible to the other ${others.length} users`, seenBy.join('; '));
+      });
+    },
+  }),
+  defineCheck({
+    id: 'isolation.cross-user-urls', suite: 'isolation', title: 'user B cannot fetch user A\'s output through B\'s workspace or /outputs/',
+    needs: ['host'],
+    async run(ctx) {
+      const [a, ...others] = ctx.target.users;
+      await withMarker(ctx, a, async (name) => {
+        const own = await http(ctx, `/${a}/view?filename=${name}&type=output`, { label: `${a} views its own file` });
+        ctx.expect(own.status === 200 && own.body.includes('isolation marker'), `${a} can view its own output through /${a}/view`, `HTTP ${own.status}`);
+        const leaks: string[] = [];
+        await each(others, async (b) => {
+          for (const path of [`/${b}/view?filename=${name}&type=output`, `/${b}/view?filename=${name}&subfolder=../${a}&type=output`]) {
+            const r = await ctx.target.request(path);
+            if (r.status === 200 && r.body.includes('isolation marker')) leaks.push(`${path} → 200 with ${a}'s file`);
+          }
+        });
+        ctx.record('other users\' /view', { leaks });
+        ctx.expect(leaks.length === 0, `no other workspace serves ${a}'s file`, leaks.join('; '));
+        for (const path of ['/outputs/', `/outputs/${a}/`]) {
+          const r = await http(ctx, path);
+          ctx.expect(!r.body.includes(name), `GET ${path} does not reveal ${a}'s file name`, `HTTP ${r.status} listing ${name}`);
+        }
+        const direct = await http(ctx, `/outputs/${a}/${name}`, { label: 'direct /outputs/ URL' });
+        if (direct.status === 200 && direct.body.includes('isolation marker')) {
+          ctx.warn(`/outputs/${a}/<file> is served to anyone who knows the file name, without authentication (the guide: "Optional: Add authentication here")`);
+        }
+      });
+    },
+  }),
+  defineCheck({
+    id: 'isolation.view-traversal', suite: 'isolation', title: '/view refuses path traversal in file names and subfolders',
+    async run(ctx) {
+      const u = ctx.target.users[1] ?? ctx.target.users[0];
+      const attempts = [
+        `filename=../../../../etc/passwd&type=output`,
+        `filename=..%2F..%2F..%2F..%2Fetc%2Fpasswd&type=output`,
+        `filename=passwd&subfolder=../../../../etc&type=output`,
+        `filename=/etc/passwd&type=output`,
+        `filename=passwd&type=../../../../etc`,
+      ];
+      const leaks: string[] = [];
+      for (const q of attempts) {
+        const r = await http(ctx, `/${u}/view?${q}`, { bodySnippet: 60 });
+        if (r.status === 200 || /root:.*:0:0:/.test(r.body)) leaks.push(`?${q} → HTTP ${r.status}`);
+      }
+      ctx.expect(leaks.length === 0, 'every traversal attempt refused (4xx)', leaks.join('; '));
+    },
+  }),
+  defineCheck({
+    id: 'isolation.user-id-validation', suite: 'isolation', title: 'path traversal in user_id is rejected (422) and nothing is stored',
+    needs: ['write'],
+    async run(ctx) {
+      const bad = ['../user002', 'user001/../user002', 'user001\\user002', '..', '', 'x'.repeat(101), 'user 001'];
+      const accepted: string[] = [];
+      for (const user_id of bad) {
+        const r = await http(ctx, '/api/jobs', {
+          method: 'POST', headers: { 'content-type': 'application/json' }, label: `user_id ${JSON.stringify(user_id.length > 20 ? `${user_id.slice(0, 8)}…(${user_id.length})` : user_id)}`,
+          body: JSON.stringify({ user_id, workflow: { '1': { class_type: 'SaveImage', inputs: {} } }, metadata: tagMetadata('isolation.user-id-validation') }),
+        });
+        if (r.status !== 422) {
+          accepted.push(`${JSON.stringify(user_id.slice(0, 20))} → HTTP ${r.status}`);
+          const id = /"id"\s*:\s*"([^"]+)"/.exec(r.body)?.[1];
+          if (id) await ctx.target.request(`/api/jobs/${id}`, { method: 'DELETE' }); // clean up what should not exist
+        }
+      }
+      const list = await http(ctx, `/api/jobs?user_id=${encodeURIComponent('../user002')}`, { label: 'GET /api/jobs?user_id=../user002' });
+      ctx.expect(accepted.length === 0, 'every bad user_id rejected with 422', accepted.join('; '));
+      ctx.expect(list.status === 422, 'GET /api/jobs?user_id=../user002 → 422', `HTTP ${list.status}`);
+    },
+  }),
+];

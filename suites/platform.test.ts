@@ -1,0 +1,70 @@
+// The whole platform in each nginx mode: the stack comes up, every suite passes on it, every
+// fault in the catalogue turns its checks red, and stopping leaves nothing behind.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { localTopology, startLocalStack } from '../stack/run.ts';
+import { describeStack, type Stack } from '../stack/stack.ts';
+import { countByLabel } from '../stack/containers/labels.ts';
+import { FAULTS } from '../stack/faults/catalogue.ts';
+import { SUITES, ALL_CHECKS } from './index.ts';
+import { runChecks, type CheckResult } from './lib/check.ts';
+import { localTarget } from './lib/local-target.ts';
+import { runFault } from '../scripts/lib/fault-runner.ts';
+import type { Target } from './lib/target.ts';
+import type { NginxMode } from '../stack/topology.ts';
+
+const MODES: NginxMode[] = ['host', 'container'];
+
+describe.each(MODES)('%s-nginx mode', (mode) => {
+  let stack: Stack | undefined;
+  let target: Target;
+  const results = new Map<string, CheckResult>();
+
+  beforeAll(async () => {
+    stack = await startLocalStack(localTopology(mode));
+    target = localTarget(describeStack(stack), { allowWrites: true, faults: true });
+    // All checks at once, slow ones overlapping the rest; each test below reads its result.
+    for (const r of await runChecks(ALL_CHECKS, target)) results.set(r.id, r);
+  }, 300_000);
+
+  afterAll(async () => {
+    await target?.close();
+    await stack?.stop();
+  });
+
+  describe('stack', () => {
+    it('runs every service of the topology', () => {
+      const want = stack!.topology.services.filter((s) => s.enabled).map((s) => s.name).sort();
+      expect(stack!.running().sort()).toEqual(want);
+    });
+  });
+
+  for (const suite of SUITES) {
+    describe(suite.title, () => {
+      it.each(suite.checks.map((c) => [c.id, c] as const))('%s', (id) => {
+        const r = results.get(id)!;
+        expect(r.status, `${id}: ${r.message}`).not.toBe('fail');
+        expect(r.status, `${id} skipped: ${r.message}`).not.toBe('skip');
+      });
+    });
+  }
+
+  describe('negative controls (fault catalogue)', () => {
+    const faults = FAULTS.filter((f) => f.modes.includes(mode));
+    it.each(faults.map((f) => [f.id, f] as const))('%s is caught', async (_id, fault) => {
+      const rec = await runFault(stack!, stack!.topology, fault, ALL_CHECKS, target);
+      const missed = rec.expected.filter((id) => !rec.failed.includes(id));
+      expect(missed, `${fault.id} not caught by: ${missed.join(', ')}`).toEqual([]);
+      expect(rec.caught, `${fault.id}: message did not name the cause: ${rec.messages[rec.expected[0]]}`).toBe(true);
+      expect(rec.unrelated, `${fault.id} also failed unrelated checks`).toEqual([]);
+    }, 180_000);
+  });
+
+  describe('clean-up', () => {
+    it('stopping the stack leaves no container, network or volume', async () => {
+      await target.close();
+      await stack!.stop();
+      stack = undefined;
+      expect(await countByLabel()).toEqual({ containers: 0, networks: 0, volumes: 0 });
+    }, 60_000);
+  });
+});

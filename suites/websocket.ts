@@ -1,0 +1,152 @@
+// websocket: upgrades through nginx, the queue-manager's echo and events, long idle life.
+import type WebSocket from 'ws';
+import { defineCheck, type CheckContext } from './lib/check.ts';
+import { http, json, each } from './lib/http.ts';
+import { tagMetadata } from './lib/writes.ts';
+import { workshopWorkflow } from '../fixtures/workflows.ts';
+
+/** nginx closes a proxied connection idle for proxy_read_timeout, 60 s by default. */
+export const NGINX_DEFAULT_READ_TIMEOUT_S = 60;
+const IDLE_MS = (NGINX_DEFAULT_READ_TIMEOUT_S + 5) * 1000;
+
+async function open(ctx: CheckContext, path: string): Promise<WebSocket> {
+  const t0 = Date.now();
+  try {
+    const ws = await ctx.target.websocket(path);
+    ctx.record(`WS ${path}`, { status: 101, ms: Date.now() - t0 });
+    return ws;
+  } catch (e) {
+    ctx.record(`WS ${path}`, { error: (e as Error).message });
+    ctx.fail(`WebSocket ${path}: ${(e as Error).message}`);
+  }
+}
+
+function nextMessage(ws: WebSocket, match: (text: string) => boolean, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { ws.off('message', on); reject(new Error(`no matching message within ${timeoutMs / 1000} s`)); }, timeoutMs);
+    const on = (d: WebSocket.RawData) => {
+      const text = d.toString();
+      if (match(text)) { clearTimeout(timer); ws.off('message', on); resolve(text); }
+    };
+    ws.on('message', on);
+  });
+}
+
+async function echo(ctx: CheckContext, ws: WebSocket, label: string): Promise<void> {
+  const token = `comfy-verify-${Math.random().toString(36).slice(2, 10)}`;
+  ws.send(token);
+  try {
+    const reply = await nextMessage(ws, (t) => t.includes(token), 5_000);
+    ctx.record(label, { reply }, { text: token });
+    ctx.expect(reply === `pong: ${token}`, `reply "pong: ${token}"`, reply);
+  } catch (e) {
+    ctx.record(label, { error: (e as Error).message }, { text: token });
+    ctx.fail(`${label}: sent "${token}", ${(e as Error).message}`);
+  }
+}
+
+export const websocketChecks = [
+  defineCheck({
+    id: 'websocket.api-upgrade', suite: 'websocket', title: '/ws upgrades (101) through nginx',
+    async run(ctx) {
+      const ws = await open(ctx, '/ws');
+      ws.close();
+    },
+  }),
+  defineCheck({
+    id: 'websocket.pong', suite: 'websocket', title: '/ws answers a text frame X with "pong: X"',
+    async run(ctx) {
+      const ws = await open(ctx, '/ws');
+      try { await echo(ctx, ws, 'echo'); } finally { ws.close(); }
+    },
+  }),
+  defineCheck({
+    id: 'websocket.job-event', suite: 'websocket', title: 'a job event arrives on /ws', needs: ['write'],
+    async run(ctx) {
+      const ws = await open(ctx, '/ws');
+      try {
+        const created = nextMessage(ws, (t) => t.includes('"job_created"'), 10_000);
+        const r = await http(ctx, '/api/jobs', {
+          method: 'POST', headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ user_id: ctx.target.users[0], workflow: workshopWorkflow({ targetBytes: 5_000 }), priority: 3, metadata: tagMetadata('websocket.job-event') }),
+        });
+        ctx.expect(r.status === 201, 'POST /api/jobs → 201', `HTTP ${r.status}`);
+        const job = json<{ id: string }>(ctx, r);
+        // A worker may have taken it already: then DELETE marks it cancelled instead of removing it.
+        const deleted = nextMessage(ws, (t) => t.includes(job.id) && (t.includes('"job_deleted"') || t.includes('"cancelled"')), 10_000);
+        const event = JSON.parse(await created.catch((e) => ctx.fail(`no job_created event on /ws: ${e.message}`)));
+        ctx.record('event', event);
+        ctx.expect(event.data?.id === job.id || event.data?.job_id === job.id, `job_created for ${job.id}`, event.data);
+        ctx.expect(typeof event.timestamp === 'string', 'the event has a timestamp', event);
+        await http(ctx, `/api/jobs/${job.id}`, { method: 'DELETE', label: 'clean up' });
+        await deleted.catch((e) => ctx.fail(`no job_deleted (or cancelled) event on /ws after DELETE: ${e.message}`));
+      } finally { ws.close(); }
+    },
+  }),
+  defineCheck({
+    id: 'websocket.user-upgrade', suite: 'websocket', title: 'every /userNNN/ws upgrades (101) and sends ComfyUI\'s status first',
+    async run(ctx) {
+      const bad: string[] = [];
+      await each(ctx.target.users, async (u) => {
+        const clientId = `cv-${u}`;
+        try {
+          const ws = await ctx.target.websocket(`/${u}/ws?clientId=${clientId}`);
+          const first = JSON.parse(await nextMessage(ws, () => true, 5_000));
+          ws.close();
+          ctx.record(`WS /${u}/ws`, { status: 101, first: first.type, sid: first.data?.sid });
+          if (first.type !== 'status' || first.data?.sid !== clientId) bad.push(`${u}: first message ${JSON.stringify(first).slice(0, 80)}`);
+        } catch (e) {
+          ctx.record(`WS /${u}/ws`, { error: (e as Error).message });
+          bad.push(`${u}: ${(e as Error).message}`);
+        }
+      });
+      ctx.expect(bad.length === 0, 'every workspace WebSocket upgrades', bad.join('; '));
+    },
+  }),
+  defineCheck({
+    id: 'websocket.idle-survives', suite: 'websocket', slow: true, timeoutMs: IDLE_MS + 30_000,
+    title: `idle WebSockets outlive nginx's ${NGINX_DEFAULT_READ_TIMEOUT_S} s default (/ws and a workspace)`,
+    async run(ctx) {
+      // Behaviour, not config: hold sockets idle past the default read timeout, then talk.
+      const user = ctx.target.users[0];
+      const api = await open(ctx, '/ws');
+      const ws2 = await open(ctx, `/${user}/ws?clientId=cv-idle`);
+      const closed: string[] = [];
+      api.on('close', (code) => closed.push(`/ws closed (code ${code}) after ${((Date.now() - t0) / 1000).toFixed(0)} s`));
+      ws2.on('close', (code) => closed.push(`/${user}/ws closed (code ${code}) after ${((Date.now() - t0) / 1000).toFixed(0)} s`));
+      const t0 = Date.now();
+      await new Promise((r) => setTimeout(r, IDLE_MS));
+      ctx.record('idle', { seconds: IDLE_MS / 1000, closed });
+      ctx.expect(closed.length === 0, `both sockets open after ${IDLE_MS / 1000} s idle`, closed.join('; '));
+      await echo(ctx, api, 'echo after idle');
+      api.close();
+      ws2.close();
+    },
+  }),
+  defineCheck({
+    id: 'websocket.many-sockets', suite: 'websocket', title: 'the API keeps answering while many sockets are open',
+    async run(ctx) {
+      const N = 100;
+      const sample = async () => {
+        const times: number[] = [];
+        for (let i = 0; i < 10; i++) {
+          const r = await ctx.target.request('/api/queue/status');
+          if (r.status !== 200) ctx.fail(`GET /api/queue/status → HTTP ${r.status} with ${N} sockets open`);
+          times.push(r.timeMs);
+        }
+        return times.sort((a, b) => a - b)[8]; // ~p90 of 10
+      };
+      const before = await sample();
+      const sockets = (await Promise.allSettled(Array.from({ length: N }, () => ctx.target.websocket('/ws')))).flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+      try {
+        ctx.expect(sockets.length === N, `${N} sockets open`, `${sockets.length} opened`);
+        const during = await sample();
+        ctx.record('API latency (p90 of 10 requests)', { withoutSockets: before, [`with${N}Sockets`]: during, ms: true });
+        ctx.expect(during < Math.max(500, before * 10), `p90 under ${Math.max(500, before * 10)} ms with ${N} sockets`, `${during} ms`);
+        return `p90 ${before} ms → ${during} ms with ${N} sockets open`;
+      } finally {
+        for (const s of sockets) s.terminate();
+      }
+    },
+  }),
+];
