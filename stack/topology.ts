@@ -201,7 +201,7 @@ export function describeTopology(o: TopologyOptions): Topology {
 
   add({
     name: 'redis', kind: 'redis', image: images.redis, networks: ['app'],
-    command: ['redis-server', '--requirepass', secrets.redisPassword, '--appendonly', 'yes', '--bind', '0.0.0.0', '--protected-mode', 'no', '--dir', '/data'],
+    command: ['redis-server', '--requirepass', secrets.redisPassword, '--appendonly', 'yes', '--bind', '0.0.0.0', '--protected-mode', 'no', '--dir', '/var/lib/redis'],
     // Workers reach Redis over the VPN only: the VPN address, never 0.0.0.0 nor the public IP.
     publish: [onVpn(CONTRACT.redisPort)],
     ready: { tcp: CONTRACT.redisPort },

@@ -4,6 +4,7 @@
 // host over the bridge, so any image (ours or the platform's real one) can be waited for.
 import { GenericContainer, type StartedTestContainer } from 'testcontainers';
 import { connect } from 'node:net';
+import { execa } from 'execa';
 import type { ServiceSpec } from '../topology.ts';
 import { labelsFor } from './labels.ts';
 
@@ -16,7 +17,13 @@ export class ServiceContainer extends GenericContainer {
       .withStartupTimeout(60_000);
     if (spec.command) this.withCommand(spec.command);
     if (spec.hostNetwork) this.withNetworkMode('host');
-    else if (spec.networks.length) this.withNetworkMode(networkName(spec.networks[0])).withNetworkAliases(spec.name);
+    else if (spec.networks.length) {
+      // Only this network, with the service name as its DNS alias. (testcontainers' own
+      // withNetworkAliases attaches the default bridge first, which would join every container.)
+      const net = networkName(spec.networks[0]);
+      this.withNetworkMode(net);
+      this.createOpts.NetworkingConfig = { EndpointsConfig: { [net]: { Aliases: [spec.name] } } };
+    }
     this.withBindMounts([
       ...spec.mounts.map((m) => ({ source: m.source, target: m.target, mode: (m.readonly ? 'ro' : 'rw') as 'ro' | 'rw' })),
       ...(spec.files ?? []).map((f) => ({ source: f.source, target: f.target, mode: 'ro' as const })),
@@ -89,10 +96,13 @@ export class StartedServiceContainer {
       } catch (e) {
         last = (e as Error).message;
       }
+      // A container that exited will never be ready: say so now, with its last words.
+      const state = await execa('docker', ['inspect', '--format', '{{.State.Status}}', this.id], { reject: false });
+      if (state.stdout.trim() === 'exited') break;
       await new Promise((r) => setTimeout(r, 200));
     }
     const logs = (await this.logs().catch(() => '')).split('\n').slice(-5).join(' | ');
-    throw new Error(`${this.spec.name} did not become ready within ${timeoutMs / 1000} s (${last}); last logs: ${logs}`);
+    throw new Error(`${this.spec.name} did not become ready (${last}); last logs: ${logs}`);
   }
 }
 
