@@ -83,7 +83,20 @@ export class Stack {
     const toStart = next.services.filter((s) => changed.has(s.name) && s.enabled)
       .map((s) => ({ ...s, dependsOn: s.dependsOn.filter((d) => changed.has(d)) }));
     await this.startServices(toStart, progress);
+    await this.settle();
     return [...changed];
+  }
+
+  /** After a restart: dependents reconnect (the queue-manager to a new Redis) before checks run. */
+  async settle(timeoutMs = 15_000): Promise<void> {
+    await Promise.all([...this.containers.values()].map((c) => c.waitReady()));
+    if (!this.has('queue-manager') || !this.has('redis')) return;
+    const url = `http://${this.container('queue-manager').ip()}:${CONTRACT.queueManagerPort}/health`;
+    for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
+      const h = await fetch(url, { signal: AbortSignal.timeout(2_000) }).then((r) => r.json()).catch(() => ({}));
+      if ((h as { redis_connected?: boolean }).redis_connected) return;
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 
   async stop(): Promise<void> {

@@ -59,8 +59,9 @@ export const tlsChecks = [
       const p = await handshake(ctx);
       const issuer = p.cert.issuerCertificate;
       ctx.record('chain', chainOf(p.cert));
-      // Expiry and name are their own checks; here only the chain of signatures counts.
-      const chainOnly = !p.authorized && ['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID'].includes(p.authorizationError ?? '') && issuer && verifies(p.cert);
+      // Dates and name are their own checks; here only the chain of signatures counts.
+      const otherFinding = ['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID'].includes(p.authorizationError ?? '');
+      const chainOnly = !p.authorized && otherFinding && issuer && verifies(p.cert);
       ctx.expect(!!p.authorized || !!chainOnly, 'a chain that verifies to a trusted CA', p.authorizationError ?? 'not verified');
     },
   }),

@@ -66,6 +66,7 @@ export const websocketChecks = [
       const ws = await open(ctx, '/ws');
       try {
         const created = nextMessage(ws, (t) => t.includes('"job_created"'), 10_000);
+        created.catch(() => {}); // awaited below; never an unhandled rejection if the POST fails first
         const r = await http(ctx, '/api/jobs', {
           method: 'POST', headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ user_id: ctx.target.users[0], workflow: workshopWorkflow({ targetBytes: 5_000 }), priority: 3, metadata: tagMetadata('websocket.job-event') }),
@@ -74,6 +75,7 @@ export const websocketChecks = [
         const job = json<{ id: string }>(ctx, r);
         // A worker may have taken it already: then DELETE marks it cancelled instead of removing it.
         const deleted = nextMessage(ws, (t) => t.includes(job.id) && (t.includes('"job_deleted"') || t.includes('"cancelled"')), 10_000);
+        deleted.catch(() => {});
         const event = JSON.parse(await created.catch((e) => ctx.fail(`no job_created event on /ws: ${e.message}`)));
         ctx.record('event', event);
         ctx.expect(event.data?.id === job.id || event.data?.job_id === job.id, `job_created for ${job.id}`, event.data);

@@ -30,7 +30,7 @@ export async function runFault(
   try {
     // Slow checks (idle timeouts) only where the fault is about them: the catalogue stays minutes, not hours.
     const run = checks.filter((c) => !c.slow || fault.expect.includes(c.id));
-    const results = await runChecks(run, target, { concurrency: 6 });
+    const results = await runChecks(run, target, { concurrency: 10 });
     const failed = results.filter((r) => r.status === 'fail').map((r) => r.id);
     const messages = Object.fromEntries(results.filter((r) => r.status === 'fail').map((r) => [r.id, r.message]));
     const firstMsg = messages[fault.expect[0]] ?? '';

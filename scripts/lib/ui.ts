@@ -33,6 +33,8 @@ export const EXIT = { ok: 0, checkFailed: 1, harness: 2 } as const;
 
 /** Runs an entry point; any error becomes one line and exit code 2. */
 export async function main(fn: () => Promise<number | void>): Promise<void> {
+  // A stray rejection inside a check must not kill a run that is removing its stack.
+  process.on('unhandledRejection', (e) => console.error(redact(`${yellow('⚠')} ignored: ${(e as Error)?.message ?? String(e)}`)));
   try {
     const code = await fn();
     process.exitCode = code ?? 0;

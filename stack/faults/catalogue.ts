@@ -4,6 +4,8 @@ import { CONTRACT, userId, type Topology } from '../topology.ts';
 import { defineFault, withService, withNginx, editLocation, clone, type Fault } from './fault.ts';
 
 const DAY = 86_400_000;
+// Each fault runs in one mode unless the two modes differ in what it breaks (bindings):
+// the catalogue stays within minutes.
 const both = ['host', 'container'] as const;
 
 /** Drops lines matching re inside one location block. */
@@ -21,15 +23,22 @@ export const FAULTS: Fault[] = [
     id: 'redis-without-password', modes: ['host'],
     description: 'Redis started without --requirepass: anyone on the VPN can read and change the queue',
     expect: ['redis.requires-password'],
-    apply: (t) => withService(t, 'redis', (s) => {
-      const i = s.command!.indexOf('--requirepass');
-      s.command!.splice(i, 2);
-    }, 'redis-without-password'),
+    // The configured password is then not in force: AUTH with it is refused too.
+    collateral: ['redis.vpn-auth'],
+    apply: (t) => {
+      const c = withService(t, 'redis', (s) => {
+        const i = s.command!.indexOf('--requirepass');
+        s.command!.splice(i, 2);
+      }, 'redis-without-password');
+      return withService(c, 'queue-manager', (s) => { s.env.REDIS_PASSWORD = ''; }, 'redis-without-password');
+    },
   }),
   defineFault({
     id: 'redis-down', modes: ['host'],
     description: 'Redis is not running: the queue-manager must report itself unhealthy',
     expect: ['health.api-healthy', 'redis.vpn-auth', 'redis.requires-password'],
+    // With no Redis there is no queue: everything that reads or writes it fails too.
+    collateral: ['routing.queue-status', 'routing.api-methods', 'websocket.job-event', 'websocket.many-sockets', 'redis.bind-address', 'isolation.user-id-validation'],
     message: /unhealthy|redis_connected/,
     apply: (t) => withService(t, 'redis', (s) => { s.enabled = false; }, 'redis-down'),
   }),
@@ -37,8 +46,9 @@ export const FAULTS: Fault[] = [
     id: 'queue-manager-on-all-interfaces', modes: ['host'],
     description: 'host mode: the queue-manager published as "3000:3000" (every interface) instead of 127.0.0.1:3000',
     expect: ['exposure.public-ports', 'exposure.host-bindings'],
+    // "3000:3000" alone: every interface (which includes the VPN address workers use).
     apply: (t) => withService(t, 'queue-manager', (s) => {
-      s.publish = s.publish.map((p) => (p.hostIp === '127.0.0.1' ? { ...p, hostIp: '0.0.0.0' } : p));
+      s.publish = [{ hostIp: '0.0.0.0', hostPort: CONTRACT.queueManagerPort, containerPort: CONTRACT.queueManagerPort }];
     }, 'queue-manager-on-all-interfaces'),
   }),
   defineFault({
@@ -54,7 +64,7 @@ export const FAULTS: Fault[] = [
     apply: (t) => withService(t, userId(5), (s) => { s.publish = [{ hostIp: '127.0.0.1', hostPort: 8192, containerPort: CONTRACT.frontendPort }]; }, 'frontend-published-container-mode'),
   }),
   defineFault({
-    id: 'ws-without-upgrade-headers', modes: [...both],
+    id: 'ws-without-upgrade-headers', modes: ['container'],
     description: '/ws proxied without the Upgrade and Connection headers: no WebSocket reaches the queue-manager',
     expect: ['websocket.api-upgrade', 'websocket.pong', 'websocket.job-event', 'websocket.idle-survives', 'websocket.many-sockets'],
     apply: (t) => withNginx(t, 'ws-without-upgrade-headers', (c) => dropInLocation(c, '= /ws', /proxy_set_header (Upgrade|Connection)/)),
@@ -67,20 +77,20 @@ export const FAULTS: Fault[] = [
       c.replace(/(location \/user\d+\/ \{[^}]*?)\n\s*proxy_set_header Upgrade[^\n]*\n\s*proxy_set_header Connection[^\n]*/g, '$1')),
   }),
   defineFault({
-    id: 'ws-default-read-timeout', modes: [...both],
+    id: 'ws-default-read-timeout', modes: ['host'],
     description: '/ws without proxy_read_timeout: nginx\'s 60 s default drops idle participants\' sockets',
     expect: ['websocket.idle-survives'],
     apply: (t) => withNginx(t, 'ws-default-read-timeout', (c) => dropInLocation(c, '= /ws', /proxy_(read|send)_timeout/)),
   }),
   defineFault({
-    id: 'user-location-crossed', modes: [...both],
+    id: 'user-location-crossed', modes: ['host'],
     description: 'user003\'s location points at user004\'s frontend (a copy-paste slip): user003 works in someone else\'s workspace',
     expect: ['routing.user-identity'],
     apply: (t) => withNginx(t, 'user-location-crossed', (c) => editLocation(c, '/user003/', (b) =>
       b.replace(/proxy_pass http:\/\/[^;]+;/, (t.mode === 'host' ? `proxy_pass http://127.0.0.1:${8187 + 4}/;` : `proxy_pass http://${userId(4)}:${CONTRACT.frontendPort}/;`)))),
   }),
   defineFault({
-    id: 'user-location-missing', modes: [...both],
+    id: 'user-location-missing', modes: ['container'],
     description: 'user007 has no location block: that participant gets a 404',
     expect: ['routing.user-identity', 'health.frontends', 'websocket.user-upgrade'],
     apply: (t) => withNginx(t, 'user-location-missing', (c) => editLocation(c, '/user007/', () => ' return 404; ')),
@@ -104,13 +114,13 @@ export const FAULTS: Fault[] = [
     apply: (t) => { const c = clone(t); c.tls.notBefore = new Date(Date.now() - 87 * DAY); c.tls.notAfter = new Date(Date.now() + 3 * DAY); c.faults.push('certificate-expiring'); return c; },
   }),
   defineFault({
-    id: 'certificate-wrong-name', modes: [...both],
+    id: 'certificate-wrong-name', modes: ['container'],
     description: 'the certificate is for another name (a copied certificate)',
     expect: ['tls.covers-domain'],
     apply: (t) => { const c = clone(t); c.tls.altNames = ['old.ahelme.net']; c.tls.domain = 'old.ahelme.net'; c.faults.push('certificate-wrong-name'); return c; },
   }),
   defineFault({
-    id: 'tls10-enabled', modes: [...both],
+    id: 'tls10-enabled', modes: ['container'],
     description: 'ssl_protocols still offers TLS 1.0 and 1.1',
     expect: ['tls.protocols'],
     apply: (t) => withNginx(t, 'tls10-enabled', (c) => c
@@ -119,13 +129,13 @@ export const FAULTS: Fault[] = [
       .replace(/ssl_ciphers [^;]+;/, 'ssl_ciphers DEFAULT:@SECLEVEL=0;')),
   }),
   defineFault({
-    id: 'hsts-missing', modes: [...both],
+    id: 'hsts-missing', modes: ['host'],
     description: 'Strict-Transport-Security header not sent',
     expect: ['tls.security-headers'],
     apply: (t) => withNginx(t, 'hsts-missing', (c) => c.replace(/\n[^\n]*add_header Strict-Transport-Security[^\n]*/g, '')),
   }),
   defineFault({
-    id: 'outputs-autoindex-on', modes: [...both],
+    id: 'outputs-autoindex-on', modes: ['container'],
     description: '/outputs/ with autoindex on: every participant\'s images listed to the world',
     expect: ['routing.outputs-no-listing', 'isolation.cross-user-urls'],
     apply: (t) => withNginx(t, 'outputs-autoindex-on', (c) => editLocation(c, '/outputs/', (b) => b.replace(/autoindex off;/, 'autoindex on;'))),
@@ -150,13 +160,13 @@ export const FAULTS: Fault[] = [
     apply: (t) => withService(t, 'admin', (s) => { s.env.ADMIN_PASSWORD = ''; s.env.FAULT_ACCEPT_EMPTY_PASSWORD = 'true'; }, 'admin-empty-password'),
   }),
   defineFault({
-    id: 'nginx-default-body-limit', modes: [...both],
+    id: 'nginx-default-body-limit', modes: ['host'],
     description: 'client_max_body_size left at nginx\'s 1 MB default: workshop workflows over 1 MB get 413',
     expect: ['routing.large-workflow'],
     apply: (t) => withNginx(t, 'nginx-default-body-limit', (c) => c.replace(/\n[^\n]*client_max_body_size[^\n]*/g, '')),
   }),
   defineFault({
-    id: 'cors-any-origin', modes: [...both],
+    id: 'cors-any-origin', modes: ['container'],
     description: 'CORS on /api/ allows any origin (*)',
     expect: ['routing.cors'],
     apply: (t) => withNginx(t, 'cors-any-origin', (c) => c.replace(/Access-Control-Allow-Origin "https:\/\/[^"]+"/g, 'Access-Control-Allow-Origin "*"')),

@@ -326,20 +326,13 @@ const router = new Router()
 // ---------- WebSocket /ws ----------
 
 const wss = new WebSocketServer({ noServer: true, maxPayload: 1 * MiB });
-const alive = new WeakSet<WebSocket>();
+// No server-side pings: the contract has none, and a ping every few seconds would hide an
+// nginx proxy_read_timeout left at its 60 s default (the idle check must see what a quiet
+// participant's browser sees). Dead peers are found by TCP and by the send-buffer cap below.
 wss.on('connection', (ws) => {
-  alive.add(ws);
-  ws.on('pong', () => alive.add(ws));
   ws.on('message', (data, isBinary) => { if (!isBinary) ws.send(`pong: ${data.toString()}`); });
   ws.on('error', () => ws.terminate());
 });
-// Peers that stop answering protocol pings are dropped; idle live clients stay as long as they like.
-setInterval(() => {
-  for (const ws of wss.clients) {
-    if (!alive.has(ws)) ws.terminate();
-    else if (ws.readyState === WebSocket.OPEN) { alive.delete(ws); ws.ping(); }
-  }
-}, 30_000).unref();
 
 sub.subscribe(K.updates).catch((e: Error) => console.error(`subscribe: ${e.message}`));
 sub.on('message', (_channel: string, message: string) => {
