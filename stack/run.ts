@@ -2,6 +2,7 @@
 // clean-up on exit and on Ctrl-C.
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
+import { writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { describeTopology, type NginxMode, type TopologyOptions, type Topology } from './topology.ts';
 import { Stack, type Progress } from './stack.ts';
 import { registerSecret } from '../scripts/lib/secrets.ts';
@@ -41,11 +42,42 @@ function hookCleanup(): void {
   process.once('SIGTERM', () => bye('SIGTERM'));
 }
 
+/** One local stack at a time on a machine: both modes use the host's ports 80/443, 3000, 8080,
+ *  8188+ and the VPN address. A second run waits for the first (a dead holder's lock is taken over). */
+const LOCK = `${tmpdir()}/comfy-verify.lock`;
+async function acquireStackLock(progress?: Progress): Promise<void> {
+  let told = false;
+  for (;;) {
+    try {
+      writeFileSync(LOCK, String(process.pid), { flag: 'wx' });
+      return;
+    } catch {
+      const holder = Number(readFileSync(LOCK, 'utf8').trim() || 0);
+      if (holder === process.pid) return;
+      if (!holder || !pidAlive(holder)) { rmSync(LOCK, { force: true }); continue; }
+      if (!told) progress?.(`another comfy-verify run (pid ${holder}) has the local stack; waiting for it to finish`);
+      told = true;
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  }
+}
+function releaseStackLock(): void {
+  try { if (Number(readFileSync(LOCK, 'utf8')) === process.pid) rmSync(LOCK, { force: true }); } catch { /* gone */ }
+}
+const pidAlive = (pid: number) => { try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; } };
+
 export async function startLocalStack(t: Topology, progress?: Progress): Promise<Stack> {
   hookCleanup();
-  const s = await Stack.start(t, progress);
+  await acquireStackLock(progress);
+  let s: Stack;
+  try {
+    s = await Stack.start(t, progress);
+  } catch (e) {
+    releaseStackLock();
+    throw e;
+  }
   live.add(s);
   const stop = s.stop.bind(s);
-  s.stop = async () => { live.delete(s); await stop(); };
+  s.stop = async () => { live.delete(s); try { await stop(); } finally { if (!live.size) releaseStackLock(); } };
   return s;
 }

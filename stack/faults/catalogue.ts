@@ -181,6 +181,8 @@ export const FAULTS: Fault[] = [
     id: 'api-prefix-stripped', modes: ['container'],
     description: 'the guide\'s /api/ location (proxy_pass with a trailing /): /api/queue/status reaches /queue/status',
     expect: ['routing.queue-status', 'routing.api-methods'],
+    // The whole queue-manager API is unreachable: every check that submits or polls fails too.
+    collateral: ['routing.large-workflow', 'websocket.job-event', 'websocket.many-sockets', 'isolation.user-id-validation'],
     apply: (t) => withNginx(t, 'api-prefix-stripped', (c) => editLocation(c, '/api/', (b) => b.replace(/proxy_pass (http:\/\/[^;/]+);/, 'proxy_pass $1/;'))),
   }),
 ];

@@ -1,0 +1,58 @@
+import { parseArgs } from 'node:util';
+import { HarnessError, step, done, bold, dim, EXIT } from '../lib/ui.ts';
+import { ensureReady } from '../lib/ready.ts';
+import { parseMode, parseUsers, type Command } from '../lib/args.ts';
+import { localTopology, startLocalStack } from '../../stack/run.ts';
+import { CONTRACT, userList, userHostPort } from '../../stack/topology.ts';
+import { removeByLabel } from '../../stack/containers/labels.ts';
+
+const HELP = `comfy-verify stack up [--mode host|container] [--users N]
+  Brings up the local stand-in platform (redis, queue-manager, admin, N user frontends,
+  nginx, mock GPU worker, vantage probes), prints every URL, stays up until Ctrl-C.
+comfy-verify stack down
+  Removes every container, network and volume comfy-verify left behind.`;
+
+async function stackCommandRun(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: {
+    mode: { type: 'string' }, users: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  } });
+  if (values.help || !positionals[0]) return console.log(HELP), EXIT.ok;
+  if (positionals[0] === 'down') {
+    await ensureReady({ images: false });
+    const n = await removeByLabel({});
+    done(`removed ${n} container(s)/network(s)/volume(s)`);
+    return EXIT.ok;
+  }
+  if (positionals[0] !== 'up') throw new HarnessError(`unknown stack command "${positionals[0]}"`, 'use: stack up | stack down');
+  const mode = parseMode(values.mode);
+  const users = parseUsers(values.users);
+  await ensureReady();
+  const t = localTopology(mode, { users });
+  step(`bringing up the ${mode}-nginx stack with ${users} users (run ${t.runId})`);
+  const t0 = Date.now();
+  const stack = await startLocalStack(t, (m) => step(m));
+  done(`stack up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const d = t.domain;
+  console.log(`
+${bold('Public URLs')} (the domain resolves to the host's public address ${stack.publicAddress}):
+  curl --resolve ${d}:443:${stack.publicAddress} --cacert ${t.runDir}/tls/ca.pem https://${d}/health
+  https://${d}/            https://${d}/api/health     wss://${d}/ws
+  https://${d}/admin       https://${d}/${userList(users)[0]}/ … /${userList(users).at(-1)}/
+${bold('Host bindings')} (${mode} mode):
+${mode === 'host'
+    ? `  queue-manager 127.0.0.1:${CONTRACT.queueManagerPort}, admin 127.0.0.1:${CONTRACT.adminPort}, users 127.0.0.1:${userHostPort(1)}-${userHostPort(users)}`
+    : '  nothing but nginx (0.0.0.0:80, 0.0.0.0:443)'}
+  redis ${stack.vpnAddress}:${CONTRACT.redisPort} and queue-manager ${stack.vpnAddress}:${CONTRACT.queueManagerPort} (the VPN address only)
+${bold('Credentials')} ${dim('(never printed)')}:
+  admin: user "${t.secrets.adminUsername}", password from ADMIN_PASSWORD, or generated for this run
+  redis: password from REDIS_PASSWORD, or generated for this run
+  both are in: docker inspect cv-${t.runId}-admin / cv-${t.runId}-redis
+${bold('CA')}: ${t.runDir}/tls/ca.pem
+
+Press Ctrl-C to stop and remove everything.`);
+  await new Promise(() => {}); // until Ctrl-C (run.ts removes the stack)
+  return EXIT.ok;
+}
+
+
+export const stackCommand: Command = { name: 'stack', summary: 'bring the local stand-in platform up (until Ctrl-C) or clean it away', help: HELP, run: stackCommandRun };
