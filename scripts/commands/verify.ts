@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { HarnessError, step, bold, dim, EXIT } from '../lib/ui.ts';
 import { ensureReady } from '../lib/ready.ts';
-import { parseMode, parseModes, parseUsers, type Command } from '../lib/args.ts';
+import { parseModes, parseUsers, type Command } from '../lib/args.ts';
 import { localTopology, startLocalStack } from '../../stack/run.ts';
 import { describeStack } from '../../stack/stack.ts';
 import { SUITES, ALL_CHECKS } from '../../suites/index.ts';
