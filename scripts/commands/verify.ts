@@ -7,7 +7,7 @@ import { describeStack } from '../../stack/stack.ts';
 import { SUITES, ALL_CHECKS } from '../../suites/index.ts';
 import { runChecks } from '../../suites/lib/check.ts';
 import { localTarget } from '../../suites/lib/local-target.ts';
-import { buildReport, junit, resultLine, summary, writeText, REPORTS_DIR, type ModeResult } from '../lib/report.ts';
+import { buildReport, resultLine, summary, writeReports, type ModeResult } from '../lib/report.ts';
 
 const HELP = `comfy-verify verify [--mode host|container|both] [--users N] [--suite NAME,...]
   Brings up the local stack in each nginx mode (default: both), runs every suite against it,
@@ -41,10 +41,9 @@ async function run(args: string[]): Promise<number> {
     }
   }
   const report = buildReport('local stack', modes, all, Date.now() - t0);
-  writeText('verify.json', JSON.stringify(report, null, 2));
-  writeText('junit.xml', junit(report));
+  const files = writeReports(report);
   console.log(summary(report));
-  console.log(dim(`reports: ${REPORTS_DIR}/verify.json, ${REPORTS_DIR}/junit.xml`));
+  console.log(dim(`reports: ${files.join(', ')}`));
   return report.verdict === 'GO' ? EXIT.ok : EXIT.checkFailed;
 }
 

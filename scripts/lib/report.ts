@@ -76,3 +76,11 @@ export function junit(r: VerifyReport): string {
   });
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="comfy-verify ${xml(r.target)}" tests="${r.checks.length}" failures="${r.counts.fail}">\n${suites.join('\n')}\n</testsuites>\n`;
 }
+
+/** Every report of a run, from one result set: verify.json, junit.xml (and the HTML page). */
+export function writeReports(r: VerifyReport): string[] {
+  return [
+    writeText('verify.json', JSON.stringify(r, null, 2)),
+    writeText('junit.xml', junit(r)),
+  ];
+}
