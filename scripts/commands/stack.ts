@@ -50,7 +50,8 @@ ${bold('Credentials')} ${dim('(never printed)')}:
 ${bold('CA')}: ${t.runDir}/tls/ca.pem
 
 Press Ctrl-C to stop and remove everything.`);
-  await new Promise(() => {}); // until Ctrl-C (run.ts removes the stack)
+  // Until Ctrl-C (run.ts removes the stack); the timer keeps the event loop alive.
+  await new Promise(() => setInterval(() => {}, 1 << 30));
   return EXIT.ok;
 }
 
