@@ -9,10 +9,10 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { CONTRACT, userId } from '../topology.ts';
+import { BASE_IMAGE, CONTRACT, userId } from '../topology.ts';
 import { makeCa, makeServerCert, writeTls } from '../tls.ts';
 
-export const NGINX_TEST_IMAGE = process.env.COMFY_VERIFY_NGINX_TEST_IMAGE || 'comfy-verify/base:dev';
+export const NGINX_TEST_IMAGE = process.env.COMFY_VERIFY_NGINX_TEST_IMAGE || BASE_IMAGE;
 
 /** Why real-nginx tests cannot run here, or undefined when they can. */
 export async function dockerSkipReason(image: string = NGINX_TEST_IMAGE): Promise<string | undefined> {
