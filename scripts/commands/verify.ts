@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { HarnessError, step, bold, dim, EXIT } from '../lib/ui.ts';
 import { ensureReady } from '../lib/ready.ts';
-import { parseModes, parseUsers, type Command } from '../lib/args.ts';
+import { parseModes, parseUsers, parseNginxSite, type Command } from '../lib/args.ts';
 import { localTopology, startLocalStack } from '../../stack/run.ts';
 import { describeStack } from '../../stack/stack.ts';
 import { SUITES, ALL_CHECKS } from '../../suites/index.ts';
@@ -9,14 +9,15 @@ import { runChecks } from '../../suites/lib/check.ts';
 import { localTarget } from '../../suites/lib/local-target.ts';
 import { buildReport, resultLine, summary, writeReports, type ModeResult } from '../lib/report.ts';
 
-const HELP = `comfy-verify verify [--mode host|container|both] [--users N] [--suite NAME,...]
+const HELP = `comfy-verify verify [--mode host|container|both] [--users N] [--suite NAME,...] [--nginx-site FILE]
   Brings up the local stack in each nginx mode (default: both), runs every suite against it,
   prints a GO / NO-GO verdict, writes reports/verify.json and reports/junit.xml.
+  --nginx-site FILE runs nginx with your own site file (as written; certificates and ports mapped).
   Exit code: 0 all passed (warnings allowed), 1 a check failed, 2 the harness could not run.`;
 
 async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: {
-    mode: { type: 'string' }, users: { type: 'string' }, suite: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    mode: { type: 'string' }, users: { type: 'string' }, 'nginx-site': { type: 'string' }, suite: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   } });
   if (values.help) return console.log(HELP), EXIT.ok;
   const modes = parseModes(values.mode);
@@ -26,7 +27,7 @@ async function run(args: string[]): Promise<number> {
   const t0 = Date.now();
   const all: ModeResult[] = [];
   for (const mode of modes) {
-    const t = localTopology(mode, { users });
+    const t = localTopology(mode, { users, nginxSource: parseNginxSite(values['nginx-site']) });
     step(`${bold(mode + '-nginx mode')}: bringing up the stack (${users} users)`);
     const stack = await startLocalStack(t, (m) => step(m));
     const target = localTarget(describeStack(stack));

@@ -1,6 +1,8 @@
 // Shared argument parsing: one clear line for each bad value.
 import { HarnessError } from './ui.ts';
-import { CONTRACT, type NginxMode } from '../../stack/topology.ts';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { CONTRACT, type NginxMode, type NginxSpec } from '../../stack/topology.ts';
 
 export interface Command {
   name: string;
@@ -23,4 +25,12 @@ export function parseUsers(v: string | undefined): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 99) throw new HarnessError(`--users must be a whole number from 1 to 99, not "${v}"`);
   return n;
+}
+
+/** --nginx-site FILE: the operator's own site file, used as written (but certificate paths and ports). */
+export function parseNginxSite(v: string | undefined): NginxSpec['source'] {
+  if (v === undefined) return { kind: 'reference' };
+  const file = resolve(v);
+  if (!existsSync(file)) throw new HarnessError(`--nginx-site: no such file ${v}`, 'give the path of your nginx site file (e.g. /etc/nginx/sites-available/DOMAIN)');
+  return { kind: 'operator', file };
 }
