@@ -1,9 +1,11 @@
 // The fault catalogue: deployment mistakes that would ruin a workshop, each injected into the
 // stack and each naming the checks that must turn red. `npm run faults` proves every one caught.
+import { fileURLToPath } from 'node:url';
 import { CONTRACT, userId, type Topology } from '../topology.ts';
 import { defineFault, withService, withNginx, editLocation, clone, type Fault } from './fault.ts';
 
 const DAY = 86_400_000;
+const GUIDE_SITE_FILE = fileURLToPath(new URL('../../fixtures/nginx/guide-host-site.conf', import.meta.url));
 // Each fault runs in one mode unless the two modes differ in what it breaks (bindings):
 // the catalogue stays within minutes.
 const both = ['host', 'container'] as const;
@@ -184,6 +186,13 @@ export const FAULTS: Fault[] = [
     // The whole queue-manager API is unreachable: every check that submits or polls fails too.
     collateral: ['routing.large-workflow', 'websocket.job-event', 'websocket.many-sockets', 'isolation.user-id-validation'],
     apply: (t) => withNginx(t, 'api-prefix-stripped', (c) => editLocation(c, '/api/', (b) => b.replace(/proxy_pass (http:\/\/[^;/]+);/, 'proxy_pass $1/;'))),
+  }),
+  defineFault({
+    id: 'guide-site-file-as-written', modes: ['host'],
+    description: 'the deployment guide\'s Step 4 nginx site file, as written: /api/ strips the prefix, no body limit, no security headers on /health and /api/',
+    expect: ['routing.queue-status', 'routing.api-methods', 'routing.large-workflow', 'tls.security-headers'],
+    collateral: ['websocket.job-event', 'websocket.many-sockets', 'isolation.user-id-validation'],
+    apply: (t) => { const c = clone(t); c.nginx.source = { kind: 'operator', file: GUIDE_SITE_FILE }; c.faults.push('guide-site-file-as-written'); return c; },
   }),
 ];
 
