@@ -1,0 +1,41 @@
+import { describe, it, expect } from 'vitest';
+import { defineCheck, runCheck, runChecks } from './check.ts';
+import type { Target } from './target.ts';
+
+const target = { name: 't', capabilities: new Set(['admin']) } as unknown as Target;
+
+describe('checks', () => {
+  it('a check whose needs are not met is skipped with the reason, never passed', async () => {
+    const c = defineCheck({ id: 'x.needs', suite: 'health', title: 't', needs: ['write'], run: async () => {} });
+    const r = await runCheck(c, target);
+    expect(r.status).toBe('skip');
+    expect(r.message).toMatch(/write flag/);
+  });
+
+  it('a failed expectation says what was expected and what was seen', async () => {
+    const c = defineCheck({ id: 'x.fail', suite: 'health', title: 't', run: async (ctx) => { ctx.expect(false, 'GET /health → 200', 'HTTP 502'); } });
+    const r = await runCheck(c, target);
+    expect(r).toMatchObject({ status: 'fail', message: 'GET /health → 200; saw HTTP 502' });
+  });
+
+  it('warnings turn a pass into warn; errors and timeouts into fail', async () => {
+    const warn = await runCheck(defineCheck({ id: 'x.warn', suite: 'tls', title: 't', run: async (ctx) => { ctx.warn('expires in 20 days'); } }), target);
+    expect(warn).toMatchObject({ status: 'warn', message: 'expires in 20 days' });
+    const boom = await runCheck(defineCheck({ id: 'x.boom', suite: 'tls', title: 't', run: async () => { throw new Error('ECONNREFUSED'); } }), target);
+    expect(boom).toMatchObject({ status: 'fail', message: 'error: ECONNREFUSED' });
+    const slow = await runCheck(defineCheck({ id: 'x.slow', suite: 'tls', title: 't', timeoutMs: 50, run: () => new Promise(() => {}) }), target);
+    expect(slow).toMatchObject({ status: 'fail', message: 'no answer within 0.05 s' });
+  });
+
+  it('runs slow checks first and returns results in the given order', async () => {
+    const started: string[] = [];
+    const mk = (id: string, slow = false) => defineCheck({ id, suite: 'health', title: id, slow, run: async () => { started.push(id); } });
+    const rs = await runChecks([mk('a.one'), mk('a.two'), mk('a.slow', true)], target, { concurrency: 1 });
+    expect(started[0]).toBe('a.slow');
+    expect(rs.map((r) => r.id)).toEqual(['a.one', 'a.two', 'a.slow']);
+  });
+
+  it('ids look like suite.name', () => {
+    expect(() => defineCheck({ id: 'Bad Id', suite: 'health', title: '', run: async () => {} })).toThrow(/suite.name/);
+  });
+});
