@@ -121,7 +121,8 @@ function prepareRunDir(t: Topology): void {
   for (const d of ['data/models/shared', 'data/workflows', 'tls', 'nginx']) mkdirSync(`${t.runDir}/${d}`, { recursive: true });
 }
 
-function writeTlsFor(t: Topology, ca: ReturnType<typeof makeCa>): void {
+function writeTlsFor(t: Topology, trusted: ReturnType<typeof makeCa>): void {
+  const ca = t.tls.untrustedIssuer ? makeCa({ commonName: 'Untrusted CA' }) : trusted;
   const server = makeServerCert(ca, { commonName: t.tls.domain, altNames: t.tls.altNames, notBefore: t.tls.notBefore, notAfter: t.tls.notAfter });
   writeTls(`${t.runDir}/tls`, ca, server);
 }

@@ -99,6 +99,8 @@ export interface TlsSpec {
   altNames: string[];
   notBefore: Date;
   notAfter: Date;
+  /** signed by a CA no client trusts (a fault); normally our generated, trusted CA */
+  untrustedIssuer?: boolean;
 }
 
 export interface QueueSettings {

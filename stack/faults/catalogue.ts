@@ -194,6 +194,54 @@ export const FAULTS: Fault[] = [
     collateral: ['websocket.job-event', 'websocket.many-sockets', 'isolation.user-id-validation'],
     apply: (t) => { const c = clone(t); c.nginx.source = { kind: 'operator', file: GUIDE_SITE_FILE }; c.faults.push('guide-site-file-as-written'); return c; },
   }),
+  defineFault({
+    id: 'nginx-health-missing', modes: ['container'],
+    description: 'no /health location in nginx: the operator\'s uptime monitor sees 404',
+    expect: ['health.nginx'],
+    apply: (t) => withNginx(t, 'nginx-health-missing', (c) => editLocation(c, '= /health', () => ' return 404; ')),
+  }),
+  defineFault({
+    id: 'admin-down', modes: ['host'],
+    description: 'the admin dashboard container is not running',
+    expect: ['health.admin', 'routing.admin-auth'],
+    apply: (t) => withService(t, 'admin', (s) => { s.enabled = false; }, 'admin-down'),
+  }),
+  defineFault({
+    id: 'root-not-redirected', modes: ['host'],
+    description: '/ answers 404 instead of sending participants to a workspace',
+    expect: ['routing.root'],
+    apply: (t) => withNginx(t, 'root-not-redirected', (c) => editLocation(c, '= /', () => ' return 404; ')),
+  }),
+  defineFault({
+    id: 'unknown-paths-to-user001', modes: ['container'],
+    description: 'a catch-all location sends every unknown path (user021, user999) to user001\'s workspace',
+    expect: ['routing.unknown-user'],
+    apply: (t) => withNginx(t, 'unknown-paths-to-user001', (c) =>
+      c.replace(/location \/ \{\s*return 404;\s*\}/, `location / { proxy_pass http://${userId(1)}:${CONTRACT.frontendPort}/; }`)),
+  }),
+  defineFault({
+    id: 'certificate-untrusted-issuer', modes: ['container'],
+    description: 'a self-made certificate (not from a trusted CA, e.g. a leftover snake-oil cert)',
+    expect: ['tls.chain'],
+    apply: (t) => { const c = clone(t); c.tls.untrustedIssuer = true; c.faults.push('certificate-untrusted-issuer'); return c; },
+  }),
+  defineFault({
+    id: 'view-path-traversal', modes: ['host'],
+    description: 'a frontend whose /view joins the file name as given: ../../etc/passwd is served',
+    expect: ['isolation.view-traversal'],
+    apply: (t) => {
+      let c = t;
+      for (const s of t.services.filter((x) => x.kind === 'frontend')) c = withService(c, s.name, (x) => { x.env.FAULT_NAIVE_VIEW = 'true'; }, 'view-path-traversal');
+      c.faults = ['view-path-traversal'];
+      return c;
+    },
+  }),
+  defineFault({
+    id: 'user-id-unchecked', modes: ['container'],
+    description: 'a queue-manager that stores any user_id (../user002 included): a path into another user\'s outputs',
+    expect: ['isolation.user-id-validation'],
+    apply: (t) => withService(t, 'queue-manager', (s) => { s.env.FAULT_NO_USER_ID_PATTERN = 'true'; }, 'user-id-unchecked'),
+  }),
 ];
 
 export function faultById(id: string): Fault {

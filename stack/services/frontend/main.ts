@@ -130,7 +130,17 @@ const CONTENT_TYPES: Record<string, string> = {
   '.mp4': 'video/mp4', '.webm': 'video/webm', '.json': 'application/json', '.txt': 'text/plain; charset=utf-8',
 };
 
+// Fault injection only (the catalogue's view-path-traversal): join the request's path parts as
+// given, like a naive file server.
+const NAIVE_VIEW = process.env.FAULT_NAIVE_VIEW === 'true';
+
 async function view(req: Req, res: Res) {
+  if (NAIVE_VIEW) {
+    const file = path.join(DIRS[req.query.get('type') === 'input' ? 'input' : 'output'], req.query.get('subfolder') ?? '', req.query.get('filename') ?? '');
+    const st = await stat(file).catch(() => null);
+    if (!st?.isFile()) throw new HttpError(404, 'Not found');
+    return void createReadStream(file).pipe(res);
+  }
   const name = checkName(req.query.get('filename'));
   const base = path.resolve(dirFor(req.query.get('type'), 'output'));
   const dir = await resolveSub(base, req.query.get('subfolder') ?? '', 403);

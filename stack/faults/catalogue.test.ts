@@ -1,0 +1,49 @@
+import { describe, it, expect } from 'vitest';
+import { FAULTS } from './catalogue.ts';
+import { editLocation, withNginx } from './fault.ts';
+import { describeTopology } from '../topology.ts';
+import { renderNginxConf } from '../nginx/render.ts';
+import { ALL_CHECKS } from '../../suites/index.ts';
+
+const secrets = { redisPassword: 'r'.repeat(64), adminUsername: 'admin', adminPassword: 'a'.repeat(32) };
+const clean = (mode: 'host' | 'container') => describeTopology({ runId: 't', runDir: '/tmp/cv-unit', mode, secrets });
+
+describe('fault catalogue', () => {
+  it('has at least 15 faults, unique ids, each naming existing checks', () => {
+    expect(FAULTS.length).toBeGreaterThanOrEqual(15);
+    expect(new Set(FAULTS.map((f) => f.id)).size).toBe(FAULTS.length);
+    const ids = new Set(ALL_CHECKS.map((c) => c.id));
+    for (const f of FAULTS) for (const id of [...f.expect, ...(f.collateral ?? [])]) expect(ids.has(id), `${f.id} names unknown check ${id}`).toBe(true);
+  });
+
+  it('every check is the target of at least one fault (no check that cannot be shown to fail)', () => {
+    const targeted = new Set(FAULTS.flatMap((f) => f.expect));
+    const untested = ALL_CHECKS.map((c) => c.id).filter((id) => !targeted.has(id));
+    expect(untested).toEqual([]);
+  });
+
+  it('applies each fault without touching the clean topology, and changes something', () => {
+    for (const f of FAULTS) {
+      for (const mode of f.modes) {
+        const t = clean(mode);
+        const before = JSON.stringify(t) + renderNginxConf(t);
+        const faulty = f.apply(t);
+        expect(JSON.stringify(t) + renderNginxConf(t), `${f.id} changed the clean topology`).toBe(before);
+        expect(JSON.stringify(faulty) + renderNginxConf(faulty), `${f.id} changed nothing`).not.toBe(before);
+      }
+    }
+  });
+});
+
+describe('fault helpers', () => {
+  it('editLocation edits one brace-balanced block', () => {
+    const conf = 'location /a { if ($x) { return 1; } proxy_pass x; }\nlocation /b { y; }';
+    expect(editLocation(conf, '/a', (b) => b.replace('proxy_pass x;', ''))).toBe('location /a { if ($x) { return 1; }  }\nlocation /b { y; }');
+    expect(() => editLocation(conf, '/c', (b) => b)).toThrow(/no location \/c/);
+  });
+
+  it('an nginx fault that changes nothing is an error, not a silent pass', () => {
+    const t = withNginx(clean('host'), 'noop', (c) => c);
+    expect(() => renderNginxConf(t)).toThrow(/did not change/);
+  });
+});
