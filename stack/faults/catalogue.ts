@@ -214,10 +214,9 @@ export const FAULTS: Fault[] = [
   }),
   defineFault({
     id: 'unknown-paths-to-user001', modes: ['container'],
-    description: 'a catch-all location sends every unknown path (user021, user999) to user001\'s workspace',
+    description: 'a catch-all location redirects every unknown path (user021, user999) to user001\'s workspace',
     expect: ['routing.unknown-user'],
-    apply: (t) => withNginx(t, 'unknown-paths-to-user001', (c) =>
-      c.replace(/location \/ \{\s*return 404;\s*\}/, `location / { proxy_pass http://${userId(1)}:${CONTRACT.frontendPort}/; }`)),
+    apply: (t) => withNginx(t, 'unknown-paths-to-user001', (c) => c.replace(/location \/ \{\s*return 404;\s*\}/, 'location / { return 302 /user001/; }')),
   }),
   defineFault({
     id: 'certificate-untrusted-issuer', modes: ['container'],
