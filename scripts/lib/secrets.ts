@@ -19,3 +19,14 @@ export function redact(text: string): string {
 }
 
 export const registeredSecretCount = () => secrets.size;
+
+/** Redacts every string (and key) inside a value, before it is serialized: JSON and XML escaping
+ *  would otherwise turn a password containing " \ < & into text redact() no longer finds. */
+export function redactDeep<T>(value: T): T {
+  if (typeof value === 'string') return redact(value) as T;
+  if (Array.isArray(value)) return value.map(redactDeep) as T;
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), redactDeep(v)])) as T;
+  }
+  return value;
+}
