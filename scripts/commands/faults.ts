@@ -10,6 +10,7 @@ import { localTarget } from '../../suites/lib/local-target.ts';
 import { FAULTS, faultById } from '../../stack/faults/catalogue.ts';
 import { runCatalogue, type CatalogueReport } from '../lib/fault-runner.ts';
 import { writeText, REPORTS_DIR } from '../lib/report.ts';
+import { redactDeep } from '../lib/secrets.ts';
 
 const HELP = `comfy-verify faults [--mode host|container|both] [--fault ID,...] [--list]
   Proves every check can fail: applies each fault of the catalogue to the local stack
@@ -48,7 +49,7 @@ async function run(args: string[]): Promise<number> {
   }
   const caught = records.filter((r) => r.caught).length;
   const report = { faults: records, caught, total: records.length, falseAlarms, durationMs: Date.now() - t0 };
-  writeText('faults.json', JSON.stringify(report, null, 2));
+  writeText('faults.json', JSON.stringify(redactDeep(report), null, 2)); // redacted before JSON escaping
   const blurred = records.filter((r) => r.unrelated.length);
   console.log(`\n${caught === records.length && !falseAlarms.length ? green('✔') : red('✖')} ${caught}/${records.length} faults caught, ${falseAlarms.length} false alarms, ${blurred.length} faults also failed unrelated checks, in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   for (const r of blurred) console.log(`  ${yellow('⚠')} ${r.id} (${r.mode}) also failed: ${r.unrelated.join(', ')}`);
