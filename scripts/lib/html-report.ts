@@ -265,7 +265,7 @@ footer{color:#6b7680;font-size:13px;border-top:1px solid #dfe3e6;padding-top:10p
  *{-webkit-print-color-adjust:exact;print-color-adjust:exact}.suite{break-before:auto}.verdict .big{font-size:56px}}
 `;
 
-export function renderHtml(r: VerifyReport, x: ReportExtras = {}): string {
+export function renderHtml(r: VerifyReport, x: ReportExtras = {}, jsonFile = 'verify.json'): string {
   const toc = [...new Set(r.checks.map((c) => c.suite))].map((s) => `<a href="#suite-${esc(s)}">${esc(suiteTitle(s))}</a>`)
     .concat(x.faults ? ['<a href="#faults">Fault matrix</a>'] : [], x.screenshots?.length ? ['<a href="#screenshots">Screenshots</a>'] : [], x.load ? ['<a href="#load">Load</a>'] : []);
   return `<!doctype html>
@@ -282,7 +282,7 @@ ${suitesHtml(r)}
 ${x.faults ? faultsHtml(x.faults) : ''}
 ${x.screenshots ? screenshotsHtml(x.screenshots) : ''}
 ${x.load ? loadHtml(x.load) : ''}
-<footer>Generated ${esc(when(r.generatedAt))} by comfy-verify. The same results: <a href="verify.json">verify.json</a>, <a href="junit.xml">junit.xml</a>${x.faults ? ', <a href="faults.json">faults.json</a>' : ''}.
+<footer>Generated ${esc(when(r.generatedAt))} by comfy-verify. The same results: <a href="${esc(jsonFile)}">${esc(jsonFile)}</a>, <a href="junit.xml">junit.xml</a>${x.faults ? ', <a href="faults.json">faults.json</a>' : ''}.
 Passwords are replaced by «redacted» everywhere in this page.</footer>
 <script>${SCRIPT}</script>
 </body></html>

@@ -78,14 +78,14 @@ export function junit(r: VerifyReport): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="comfy-verify ${xml(r.target)}" tests="${r.checks.length}" failures="${r.counts.fail}">\n${suites.join('\n')}\n</testsuites>\n`;
 }
 
-/** Every report of a run, from one result set: verify.json, junit.xml and index.html (which also shows
- *  faults.json, screenshots and the load summary when other runs left them in the reports dir). */
-export function writeReports(report: VerifyReport): string[] {
+/** Every report of a run, from one result set: <name>.json (verify.json, smoke.json, ...), junit.xml and
+ *  index.html (which also shows faults.json, screenshots and the load summary when other runs left them). */
+export function writeReports(report: VerifyReport, name = 'verify'): string[] {
   // Redacted as data first: JSON and XML escaping would hide a password containing " \ < & from redact().
   const r = redactDeep(report);
   return [
-    writeText('verify.json', JSON.stringify(r, null, 2)),
+    writeText(`${name}.json`, JSON.stringify(r, null, 2)),
     writeText('junit.xml', junit(r)),
-    writeText('index.html', renderHtml(r, readExtras(REPORTS_DIR))),
+    writeText('index.html', renderHtml(r, readExtras(REPORTS_DIR), `${name}.json`)),
   ];
 }
