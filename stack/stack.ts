@@ -8,6 +8,7 @@ import { ServiceContainer, type StartedServiceContainer } from './containers/ser
 import { labelsFor, removeByLabel } from './containers/labels.ts';
 import { makeCa, makeServerCert, writeTls } from './tls.ts';
 import { renderNginxConf } from './nginx/render.ts';
+import { writeSshKeys, sshFiles } from './ssh.ts';
 
 export interface NetworkInfo { name: string; subnet: string; gateway: string }
 export type Progress = (msg: string) => void;
@@ -37,6 +38,7 @@ export class Stack {
   static async start(t: Topology, progress: Progress = () => {}): Promise<Stack> {
     await removeByLabel({ stale: true });
     prepareRunDir(t);
+    if (t.services.some((s) => s.kind === 'sshd' && s.enabled)) await writeSshKeys(t.runDir);
     const ca = makeCa({ commonName: 'comfy-verify test CA' });
     writeTlsFor(t, ca);
     writeFileSync(`${t.runDir}/nginx/nginx.conf`, renderNginxConf(t));
@@ -152,6 +154,8 @@ export interface StackDescriptor {
   vpnAddress: string;
   caPem: string;
   runDir: string;
+  /** the stand-in host's SSH server, when the stack runs one */
+  ssh?: { user: string; host: string; port: number; keyFile: string; knownHostsFile: string; containerPrefix: string };
 }
 
 export function describeStack(s: Stack): StackDescriptor {
@@ -159,7 +163,14 @@ export function describeStack(s: Stack): StackDescriptor {
   return {
     runId: t.runId, mode: t.mode, domain: t.domain, users: t.users, secrets: t.secrets,
     publicAddress: s.publicAddress, vpnAddress: s.vpnAddress, caPem: s.caPem, runDir: t.runDir,
+    ...(s.has('sshd') ? { ssh: sshLogin(t.runDir, t.runId) } : {}),
   };
 }
 
 export const containerName = (runId: string, service: string) => `cv-${runId}-${service}`;
+
+/** How to log in to the stand-in host: root on the loopback, the run's key, its pinned host key. */
+function sshLogin(runDir: string, runId: string): NonNullable<StackDescriptor['ssh']> {
+  const { keyFile, knownHostsFile } = sshFiles(runDir);
+  return { user: 'root', host: '127.0.0.1', port: CONTRACT.sshPort, keyFile, knownHostsFile, containerPrefix: containerName(runId, '') };
+}

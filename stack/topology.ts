@@ -1,9 +1,10 @@
 // The one description of the stack: services, users, modes, networks, vantages, ports.
 // Everything else (containers, nginx config, faults, targets, checks) derives from this.
 // A fault is a function Topology -> Topology; the stack starter turns a Topology into containers.
+import { existsSync, realpathSync } from 'node:fs';
 
 export type NginxMode = 'host' | 'container';
-export type ServiceName = 'redis' | 'queue-manager' | 'admin' | 'frontend' | 'worker' | 'nginx' | 'probe';
+export type ServiceName = 'redis' | 'queue-manager' | 'admin' | 'frontend' | 'worker' | 'nginx' | 'probe' | 'sshd';
 export type QueueMode = 'fifo' | 'round_robin' | 'priority';
 
 /** Ports and names fixed by the platform contract (PLATFORM.md / the deployment guide). */
@@ -25,6 +26,8 @@ export const CONTRACT = {
   hostOutputsDir: '/home/dev/projects/comfyui/data/outputs',
   /** Ports a public host may show to the internet (the guide's firewall). */
   publicAllowed: [22, 80, 443, 21115, 21116, 21117, 21118, 21119],
+  /** The stand-in host's SSH server (loopback only), for host checks over SSH. */
+  sshPort: 2222,
 } as const;
 
 export const userId = (n: number): string => `user${String(n).padStart(3, '0')}`;
@@ -137,7 +140,8 @@ export interface Topology {
   faults: string[];
 }
 
-export type ImageSet = Record<Exclude<ServiceName, 'nginx'> | 'nginx', string>;
+/** sshd is harness plumbing (the stand-in host), not a platform service: always the base image. */
+export type ImageSet = Record<Exclude<ServiceName, 'sshd'>, string>;
 
 export const BASE_IMAGE = 'comfy-verify/base:1';
 export const IMAGE_TAG = '1';
@@ -168,6 +172,14 @@ export interface TopologyOptions {
   queue?: Partial<QueueSettings>;
   worker?: Partial<WorkerSettings>;
   tlsValidDays?: number;
+  /** the docker CLI binary to mount into the stand-in host (sshd); default: found on PATH */
+  dockerCli?: string;
+}
+
+/** The docker CLI on this machine, so the stand-in host's `docker exec` works like the VPS's. */
+export function findDockerCli(path = process.env.PATH ?? ''): string {
+  for (const dir of path.split(':').filter(Boolean)) if (existsSync(`${dir}/docker`)) return realpathSync(`${dir}/docker`);
+  return '/usr/bin/docker';
 }
 
 const DAY = 86_400_000;
@@ -287,6 +299,26 @@ export function describeTopology(o: TopologyOptions): Topology {
     });
   }
 
+  // The stand-in VPS host, reached over SSH like the real one: it shares the host's network
+  // namespace (so `ss` sees exactly the sockets the VPS host would), sees certificates, the nginx
+  // configuration and outputs at the guide's paths, and runs `docker exec` through the host's
+  // Docker socket. Keys are generated per run (stack/ssh.ts). Its `ufw` and `tailscale` are
+  // stand-ins printing the state in env (the guide's firewall, the VPN address); faults change it.
+  add({
+    name: 'sshd', kind: 'sshd', image: BASE_IMAGE, networks: [], hostNetwork: true,
+    command: ['sh', '-c', STAND_IN_HOST_SCRIPT],
+    env: { STANDIN_UFW_STATUS: GUIDE_UFW_STATUS, STANDIN_TAILSCALE_IP: vpnGw, STANDIN_NGINX_PENDING_EDIT: '' },
+    mounts: [
+      { source: `${runDir}/ssh`, target: '/etc/ssh/cv', readonly: true },
+      { source: tlsDir, target: certDir, readonly: true },
+      { source: data('outputs'), target: CONTRACT.hostOutputsDir, readonly: true },
+      { source: '/var/run/docker.sock', target: '/var/run/docker.sock' },
+      { source: o.dockerCli ?? findDockerCli(), target: '/usr/local/bin/docker', readonly: true },
+    ],
+    files: [{ source: `${runDir}/nginx/nginx.conf`, target: '/etc/cv-host/nginx.conf' }],
+    ready: { tcp: CONTRACT.sshPort },
+  });
+
   const now = Date.now();
   return {
     runId: o.runId, mode, users, domain, runDir, secrets, networks, services,
@@ -295,6 +327,34 @@ export function describeTopology(o: TopologyOptions): Topology {
     queue, worker, faults: [],
   };
 }
+
+/** `ufw status` on a host set up as the guide says: SSH (rate limited), Nginx Full, RustDesk. */
+export const GUIDE_UFW_STATUS = [
+  'Status: active', '', 'To                         Action      From', '--                         ------      ----',
+  ...['22/tcp|LIMIT', 'Nginx Full|ALLOW', '21115:21119/tcp|ALLOW', '21116/udp|ALLOW'].flatMap((r) => {
+    const [to, action] = r.split('|');
+    return [`${to.padEnd(27)}${action.padEnd(12)}Anywhere`, `${`${to} (v6)`.padEnd(27)}${action.padEnd(12)}Anywhere (v6)`];
+  }),
+].join('\n');
+
+/** Key-only root login with the run's keys; many multiplexed sessions (host checks run in parallel). */
+const SSHD_OPTIONS = [
+  '-h /etc/ssh/cv/host_key', '-o AuthorizedKeysFile=/etc/ssh/cv/authorized_keys', '-o PasswordAuthentication=no',
+  '-o PermitRootLogin=prohibit-password', '-o MaxSessions=64', '-o MaxStartups=64',
+].join(' ');
+
+/** The stand-in host's start: its `ufw` and `tailscale` from env (absent when empty), /etc/nginx/nginx.conf
+ *  the running configuration, or a copy with an untested edit appended (STANDIN_NGINX_PENDING_EDIT), then sshd. */
+const STAND_IN_HOST_SCRIPT = [
+  'set -e', 'mkdir -p /run/sshd /etc/cv-host',
+  'if [ -n "$STANDIN_UFW_STATUS" ]; then printf "%s\\n" "$STANDIN_UFW_STATUS" > /etc/cv-host/ufw-status;',
+  '  printf \'#!/bin/sh\\n[ "$1" = status ] && exec cat /etc/cv-host/ufw-status\\necho "ufw stand-in: only status" >&2; exit 1\\n\' > /usr/local/sbin/ufw; chmod +x /usr/local/sbin/ufw; fi',
+  'if [ -n "$STANDIN_TAILSCALE_IP" ]; then',
+  '  printf \'#!/bin/sh\\ncase "$1" in ip) echo %s;; status) echo "%s  vps  comfy@  linux  -";; *) exit 1;; esac\\n\' "$STANDIN_TAILSCALE_IP" "$STANDIN_TAILSCALE_IP" > /usr/local/bin/tailscale; chmod +x /usr/local/bin/tailscale; fi',
+  'if [ -n "$STANDIN_NGINX_PENDING_EDIT" ]; then cp /etc/cv-host/nginx.conf /etc/nginx/nginx.conf; printf "%s\\n" "$STANDIN_NGINX_PENDING_EDIT" >> /etc/nginx/nginx.conf;',
+  'else ln -sf /etc/cv-host/nginx.conf /etc/nginx/nginx.conf; fi',
+  `exec /usr/sbin/sshd -D -e -p ${CONTRACT.sshPort} -o ListenAddress=127.0.0.1 ${SSHD_OPTIONS}`,
+].join('\n');
 
 export const service = (t: Topology, name: string): ServiceSpec => {
   const s = t.services.find((x) => x.name === name);

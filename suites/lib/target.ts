@@ -41,9 +41,23 @@ export interface Vantage {
   redis(host: string, port: number, password: string | undefined, command: string[]): Promise<RedisReply>;
 }
 
+/** Where the platform keeps its files on the host (the .env's SSL_CERT_PATH, SSL_KEY_PATH; data/outputs). */
+export interface HostLayout {
+  certPath: string;
+  keyPath: string;
+  outputsDir: string;
+}
+
+/** The host's layout, defaulting to the guide's paths for the domain. */
+export function hostLayout(t: Pick<Target, 'domain' | 'host'>): HostLayout {
+  const dir = CONTRACT.certDir(t.domain);
+  return { certPath: `${dir}/fullchain.pem`, keyPath: `${dir}/privkey.pem`, outputsDir: CONTRACT.hostOutputsDir, ...t.host?.layout };
+}
+
 /** The deployment's host: its shell, and its containers (service names as in the compose files). */
 export interface HostAccess {
   where: string;
+  layout?: Partial<HostLayout>;
   run(cmd: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   serviceExec(service: string, cmd: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
 }
