@@ -8,6 +8,7 @@ import { tlsChecks } from './tls.ts';
 import { exposureChecks } from './exposure.ts';
 import { redisChecks } from './redis.ts';
 import { isolationChecks } from './isolation.ts';
+import { hostChecks } from './host.ts';
 
 export const SUITES: { name: SuiteName; title: string; checks: Check[] }[] = [
   { name: 'health', title: 'Health', checks: healthChecks },
@@ -17,6 +18,7 @@ export const SUITES: { name: SuiteName; title: string; checks: Check[] }[] = [
   { name: 'exposure', title: 'Port exposure', checks: exposureChecks },
   { name: 'redis', title: 'Redis', checks: redisChecks },
   { name: 'isolation', title: 'User isolation', checks: isolationChecks },
+  { name: 'host', title: 'Host (over SSH)', checks: hostChecks },
 ];
 
 export const ALL_CHECKS: Check[] = SUITES.flatMap((s) => s.checks);

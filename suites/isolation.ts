@@ -25,7 +25,8 @@ async function withMarker<T>(ctx: CheckContext, user: string, fn: (name: string)
 export const isolationChecks = [
   defineCheck({
     id: 'isolation.container-view', suite: 'isolation', title: 'a file in user A\'s outputs is invisible in every other user\'s container',
-    needs: ['host'],
+    // It writes (and removes) a marker file in a user's outputs: a write, so only with the write flag.
+    needs: ['host', 'write'],
     async run(ctx) {
       const [a, ...others] = ctx.target.users;
       await withMarker(ctx, a, async (name) => {
@@ -41,7 +42,8 @@ export const isolationChecks = [
   }),
   defineCheck({
     id: 'isolation.cross-user-urls', suite: 'isolation', title: 'user B cannot fetch user A\'s output through B\'s workspace or /outputs/',
-    needs: ['host'],
+    // It writes (and removes) a marker file in a user's outputs: a write, so only with the write flag.
+    needs: ['host', 'write'],
     async run(ctx) {
       const [a, ...others] = ctx.target.users;
       await withMarker(ctx, a, async (name) => {

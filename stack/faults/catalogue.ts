@@ -18,7 +18,7 @@ export const FAULTS: Fault[] = [
   defineFault({
     id: 'redis-on-all-interfaces', modes: [...both],
     description: 'Redis published on 0.0.0.0:6379 (the guide\'s ❌ WRONG case): reachable from the internet',
-    expect: ['redis.not-public', 'redis.bind-address', 'exposure.public-ports', 'exposure.host-bindings'],
+    expect: ['redis.not-public', 'redis.bind-address', 'exposure.public-ports', 'exposure.host-bindings', 'host.listeners'],
     apply: (t) => withService(t, 'redis', (s) => { s.publish = [{ hostIp: '0.0.0.0', hostPort: CONTRACT.redisPort, containerPort: CONTRACT.redisPort }]; }, 'redis-on-all-interfaces'),
   }),
   defineFault({
@@ -106,13 +106,13 @@ export const FAULTS: Fault[] = [
   defineFault({
     id: 'certificate-expired', modes: ['host'],
     description: 'the certificate expired yesterday (certbot renewal failed)',
-    expect: ['tls.valid-now', 'tls.expiry-days'],
+    expect: ['tls.valid-now', 'tls.expiry-days', 'host.certificate-files'],
     apply: (t) => { const c = clone(t); c.tls.notBefore = new Date(Date.now() - 91 * DAY); c.tls.notAfter = new Date(Date.now() - DAY); c.faults.push('certificate-expired'); return c; },
   }),
   defineFault({
     id: 'certificate-expiring', modes: ['container'],
     description: 'the certificate expires in 3 days',
-    expect: ['tls.expiry-days'],
+    expect: ['tls.expiry-days', 'host.certificate-files'],
     apply: (t) => { const c = clone(t); c.tls.notBefore = new Date(Date.now() - 87 * DAY); c.tls.notAfter = new Date(Date.now() + 3 * DAY); c.faults.push('certificate-expiring'); return c; },
   }),
   defineFault({
@@ -145,7 +145,7 @@ export const FAULTS: Fault[] = [
   defineFault({
     id: 'shared-output-volume', modes: ['host'],
     description: 'one output directory mounted into every user\'s container',
-    expect: ['isolation.container-view', 'isolation.cross-user-urls'],
+    expect: ['isolation.container-view', 'isolation.cross-user-urls', 'host.output-dirs'],
     apply: (t) => {
       let c = t;
       for (const s of t.services.filter((x) => x.kind === 'frontend')) {
@@ -240,6 +240,46 @@ export const FAULTS: Fault[] = [
     description: 'a queue-manager that stores any user_id (../user002 included): a path into another user\'s outputs',
     expect: ['isolation.user-id-validation'],
     apply: (t) => withService(t, 'queue-manager', (s) => { s.env.FAULT_NO_USER_ID_PATTERN = 'true'; }, 'user-id-unchecked'),
+  }),
+  // Host faults: what the host suite sees over SSH (the stand-in host shows data/outputs as the VPS would).
+  defineFault({
+    id: 'output-dir-shared', modes: ['container'],
+    description: 'user002\'s output volume is ./data/outputs/user001 (a copy-paste slip in the compose file): two users share one directory',
+    expect: ['host.output-dirs', 'isolation.container-view', 'isolation.cross-user-urls'],
+    message: /user002's \/app\/output is user001's directory/,
+    apply: (t) => withService(t, userId(2), (s) => {
+      s.mounts = s.mounts.map((m) => (m.target === '/app/output' ? { ...m, source: `${t.runDir}/data/outputs/${userId(1)}` } : m));
+    }, 'output-dir-shared'),
+  }),
+  defineFault({
+    id: 'output-dir-misplaced', modes: ['host'],
+    description: 'user009\'s outputs mounted from ./data/output/user009 (a typo): its images land where neither the operator nor data/outputs/user009 has them',
+    expect: ['host.output-dirs'],
+    message: /user009's \/app\/output is not data\/outputs\/user009/,
+    apply: (t) => withService(t, userId(Math.min(9, t.users)), (s) => {
+      s.mounts = s.mounts.map((m) => (m.target === '/app/output' ? { ...m, source: `${t.runDir}/data/output/${s.name}` } : m));
+    }, 'output-dir-misplaced'),
+  }),
+  defineFault({
+    id: 'firewall-allows-redis', modes: ['container'],
+    description: 'ufw still allows 6379/tcp from anywhere (left from testing a worker without the VPN). The stand-in host\'s ufw only reports rules; exposure checks see what is really open',
+    expect: ['host.firewall'],
+    message: /6379\/tcp/,
+    apply: (t) => withService(t, 'sshd', (s) => { s.env.STANDIN_UFW_STATUS += `\n${'6379/tcp'.padEnd(27)}${'ALLOW'.padEnd(12)}Anywhere`; }, 'firewall-allows-redis'),
+  }),
+  defineFault({
+    id: 'tailscale-address-changed', modes: ['host'],
+    description: 'Tailscale now reports 100.99.216.72 (the VPS re-joined the tailnet) while REDIS_BIND_IP still says 100.99.216.71',
+    expect: ['host.tailscale'],
+    message: /100\.99\.216\.72/,
+    apply: (t) => withService(t, 'sshd', (s) => { s.env.STANDIN_TAILSCALE_IP = '100.99.216.72'; }, 'tailscale-address-changed'),
+  }),
+  defineFault({
+    id: 'nginx-untested-edit', modes: ['host'],
+    description: 'the site file on the host was edited and never tested: nginx still runs the old configuration, the next reload fails (an unclosed block)',
+    expect: ['host.nginx-config'],
+    message: /\[emerg\]/,
+    apply: (t) => withService(t, 'sshd', (s) => { s.env.STANDIN_NGINX_PENDING_EDIT = 'server { listen 8443; location /user021/ { proxy_pass http://127.0.0.1:8208/;'; }, 'nginx-untested-edit'),
   }),
 ];
 

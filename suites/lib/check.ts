@@ -3,7 +3,7 @@
 import type { Target, Capability } from './target.ts';
 
 export type Status = 'pass' | 'warn' | 'fail' | 'skip';
-export type SuiteName = 'health' | 'routing' | 'websocket' | 'tls' | 'exposure' | 'redis' | 'isolation' | 'jobs' | 'browser';
+export type SuiteName = 'health' | 'routing' | 'websocket' | 'tls' | 'exposure' | 'redis' | 'isolation' | 'jobs' | 'browser' | 'host';
 
 export interface EvidenceItem {
   label: string;
@@ -130,7 +130,7 @@ export async function runChecks(
 }
 
 const CAPABILITY_TEXT: Record<Capability, string> = {
-  write: 'the write flag (--allow-writes): it creates jobs',
+  write: 'the write flag (--allow-writes): it sends POST/PATCH/DELETE or writes files',
   'public-vantage': 'a public vantage point',
   'vpn-vantage': 'a vantage point on the VPN (Tailscale)',
   host: 'access to the host (local stack, or --ssh user@host)',
