@@ -6,11 +6,15 @@ import type { Command } from './lib/args.ts';
 import { verifyCommand } from './commands/verify.ts';
 import { faultsCommand } from './commands/faults.ts';
 import { stackCommand } from './commands/stack.ts';
+import { smokeCommand } from './commands/smoke.ts';
+import { checklistCommand } from './commands/checklist.ts';
 
 const COMMANDS: Command[] = [
   verifyCommand,
   faultsCommand,
   stackCommand,
+  smokeCommand,
+  checklistCommand,
 ];
 
 void main(async () => {

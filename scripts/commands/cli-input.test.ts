@@ -1,0 +1,42 @@
+// Bad input never gets a stack trace: one line, exit 2. No stack and no network beyond 127.0.0.1.
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { ROOT } from '../../stack/images.ts';
+
+const cli = (args: string[], env: Record<string, string> = {}) => execa(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'scripts/cli.ts'), ...args], {
+  cwd: mkdtempSync(join(tmpdir(), 'cv-cwd-')), reject: false, all: true, timeout: 60_000, env,
+});
+const noTrace = (out: string) => expect(out).not.toMatch(/\n\s+at |Error:/);
+
+describe('command line: bad input', () => {
+  it('a target that is not https:// → one line, exit 2', async () => {
+    const r = await cli(['smoke', '--target', 'http://comfy.ahelme.net']);
+    expect(r.exitCode).toBe(2);
+    expect(r.all!.trim()).toBe('✖ --target must be an https:// URL, got "http://comfy.ahelme.net"');
+  });
+
+  it('NUM_USERS=abc (and a bad USE_HOST_NGINX) → one line each, exit 2, before any connection', async () => {
+    const r = await cli(['checklist', '--target', 'https://comfy.ahelme.net', '--resolve', '127.0.0.1'], { NUM_USERS: 'abc', USE_HOST_NGINX: 'yes' });
+    expect(r.exitCode).toBe(2);
+    expect(r.all).toMatch(/^✖ NUM_USERS must be 1-99, got "abc"\n✖ USE_HOST_NGINX must be true or false, got "yes"/);
+    noTrace(r.all!);
+  });
+
+  it('an unreachable target → one line, exit 2', async () => {
+    const r = await cli(['smoke', '--target', 'https://comfy.ahelme.net:1', '--resolve', '127.0.0.1']);
+    expect(r.exitCode).toBe(2);
+    expect(r.all).toMatch(/^✖ cannot reach https:\/\/comfy\.ahelme\.net:1: connection refused at 127\.0\.0\.1:1/);
+    noTrace(r.all!);
+  });
+
+  it('--help on smoke, checklist and verify', async () => {
+    for (const c of ['smoke', 'checklist', 'verify']) {
+      const r = await cli([c, '--help']);
+      expect(r.exitCode).toBe(0);
+      expect(r.all).toMatch(new RegExp(`comfy-verify ${c} .*--target`, 's'));
+    }
+  });
+});

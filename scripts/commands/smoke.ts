@@ -1,0 +1,35 @@
+import { parseArgs } from 'node:util';
+import { dim, step, EXIT } from '../lib/ui.ts';
+import type { Command } from '../lib/args.ts';
+import { TARGET_OPTIONS, TARGET_HELP } from '../lib/config.ts';
+import { runRemote } from '../lib/remote-run.ts';
+import { buildReport, summary, writeReports } from '../lib/report.ts';
+import { selectChecks } from './verify.ts';
+
+const HELP = `comfy-verify smoke --target https://DOMAIN [options]
+  Post-deploy smoke test of a deployment, in seconds: health, routing, TLS, WebSocket upgrades
+  and port exposure seen from this machine, for every user. Read-only: no POST, PUT, PATCH or
+  DELETE and no file written unless --allow-writes. Slow checks (idle WebSockets) are left to
+  verify and checklist. Writes reports/smoke.json, junit.xml and index.html.
+  Exit code: 0 all passed (warnings allowed), 1 a check failed, 2 the harness could not run.
+
+${TARGET_HELP}
+  --suite NAME,...      only these suites`;
+
+async function run(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { ...TARGET_OPTIONS, suite: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) return console.log(HELP), EXIT.ok;
+  const candidates = selectChecks(values.suite).filter((c) => !c.slow);
+  // Read-only unless told: checks that write are not even started.
+  const checks = values['allow-writes'] ? candidates : candidates.filter((c) => !c.needs?.includes('write'));
+  const left = candidates.length - checks.length;
+  const r = await runRemote(checks, values);
+  if (left) step(dim(`${left} checks that write were not run (read-only; --allow-writes runs them)`));
+  const report = buildReport(r.target, ['remote'], r.results, r.durationMs);
+  const files = writeReports(report, 'smoke');
+  console.log(summary(report));
+  console.log(dim(`reports: ${files.join(', ')}`));
+  return report.verdict === 'GO' ? EXIT.ok : EXIT.checkFailed;
+}
+
+export const smokeCommand: Command = { name: 'smoke', summary: 'post-deploy smoke test of https://DOMAIN: read-only, every user, seconds', help: HELP, run };

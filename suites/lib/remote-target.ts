@@ -1,0 +1,55 @@
+// A deployment reached by its domain: the real platform (or the local stack under its real name,
+// with --resolve and --ca). This machine is the public vantage; it is the VPN vantage only when
+// the operator says it is on the tailnet (--vpn-address); writes only with --allow-writes; the host
+// only over SSH (--ssh). A quick TCP connect first, so an unreachable target is one line, not 40 failures.
+import net from 'node:net';
+import { hostname } from 'node:os';
+import { createTarget, selfVantage, type Target } from './target.ts';
+import { sshHost } from './ssh-host.ts';
+import { HarnessError } from '../../scripts/lib/ui.ts';
+import type { RemoteConfig } from '../../scripts/lib/config.ts';
+
+export async function openRemoteTarget(c: RemoteConfig): Promise<Target> {
+  await preflight(c);
+  const ssh = c.ssh ? sshHost({ ...c.ssh, layout: c.layout }) : undefined;
+  if (ssh) {
+    try { await ssh.preflight(); } catch (e) {
+      await ssh.close();
+      throw new HarnessError((e as Error).message, 'check --ssh, --ssh-key and that the key is authorized on the host (ssh -i KEY USER@HOST true)');
+    }
+  }
+  const via = c.resolve ? ` via ${c.resolve}` : '';
+  const target = createTarget({
+    name: `${c.url}${via}`, kind: 'remote', mode: c.mode, domain: c.domain, users: c.users,
+    resolveTo: c.resolve, vpnAddress: c.vpnAddress, caPem: c.caPem, httpsPort: c.httpsPort,
+    secrets: c.secrets, allowWrites: c.allowWrites,
+    vantages: {
+      public: selfVantage('public', `this machine (${hostname()}), on the internet`),
+      ...(c.vpnVantage ? { vpn: selfVantage('vpn', `this machine (${hostname()}), on the tailnet`) } : {}),
+    },
+    host: ssh,
+  });
+  const close = target.close;
+  target.close = async () => { await close(); await ssh?.close(); };
+  return target;
+}
+
+/** DNS (unless --resolve) and a TCP connect to the HTTPS port; any failure is the harness's exit 2. */
+async function preflight(c: RemoteConfig): Promise<void> {
+  const host = c.resolve ?? c.domain;
+  const err = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+    const sock = net.connect({ host, port: c.httpsPort });
+    sock.setTimeout(5_000, () => { sock.destroy(); resolve(Object.assign(new Error('no answer within 5 s'), { code: 'ETIMEDOUT' })); });
+    sock.once('connect', () => { sock.destroy(); resolve(undefined); });
+    sock.once('error', (e: NodeJS.ErrnoException) => resolve(e));
+  });
+  if (!err) return;
+  const where = `${host}:${c.httpsPort}`;
+  const why: Record<string, string> = {
+    ENOTFOUND: `${c.domain} does not resolve (DNS)`, EAI_AGAIN: `${c.domain} could not be resolved (DNS not answering)`,
+    ECONNREFUSED: `connection refused at ${where}`, ETIMEDOUT: `no answer from ${where} within 5 s`,
+    EHOSTUNREACH: `${where} is unreachable (no route)`, ENETUNREACH: `${where} is unreachable (no network)`,
+  };
+  throw new HarnessError(`cannot reach ${c.url}: ${why[err.code ?? ''] ?? err.message}`,
+    c.resolve ? 'is the platform up at that address?' : 'check the domain, or aim at an address with --resolve IP');
+}
