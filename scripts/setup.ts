@@ -71,12 +71,21 @@ export async function ensureChromium(): Promise<void> {
   done('chromium: installed');
 }
 
+/** The system ssh client and ssh-keygen: host checks go over SSH (the stand-in host's too). */
+export async function ensureSshClient(): Promise<void> {
+  if (await has('ssh') && await has('ssh-keygen')) return done('ssh client: present (already)');
+  step('ssh client: installing openssh-client');
+  await aptInstall(['openssh-client']);
+  done('ssh client: installed');
+}
+
 export async function setup(): Promise<void> {
   const t = Date.now();
   await ensureDocker();
   await ensureBaseImage();
   await ensureImages();
   await ensureChromium();
+  await ensureSshClient();
   done(`setup complete in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 }
 
