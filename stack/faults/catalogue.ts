@@ -101,6 +101,8 @@ export const FAULTS: Fault[] = [
     id: 'frontend-down', modes: ['container'],
     description: 'user012\'s frontend container is not running',
     expect: ['health.frontends', 'routing.user-identity', 'websocket.user-upgrade'],
+    // nginx -t fails too: "host not found in upstream user012" (a reload now would fail as well).
+    collateral: ['host.nginx-config'],
     apply: (t) => withService(t, userId(12), (s) => { s.enabled = false; }, 'frontend-down'),
   }),
   defineFault({
