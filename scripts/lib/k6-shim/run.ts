@@ -1,0 +1,379 @@
+// The k6 shim's runner: bundles a k6 script (TypeScript or JavaScript) with esbuild, keeping the
+// k6 modules external, gives each VU its own realm, runs the scenarios (per-vu-iterations,
+// constant-vus, ramping-vus), evaluates thresholds (also abortOnFail while running) and calls
+// setup, teardown and handleSummary with k6-shaped data. Exit codes are k6's.
+import vm from 'node:vm';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { build } from 'esbuild';
+import { Registry, Sink, parseDuration, type Sample, type MetricType } from './metrics.ts';
+import { VU, errorText, type Shared, type ScenarioInfo, type Log } from './vu.ts';
+
+/** k6's exit codes (the ones the shim can produce). */
+export const K6_EXIT = { ok: 0, thresholdsFailed: 99, invalidConfig: 104, externalAbort: 105, scriptException: 107 } as const;
+
+export interface RunOptions {
+  script: string;
+  /** -e KEY=VALUE; merged over the process environment, as k6 does */
+  env?: Record<string, string>;
+  includeSystemEnv?: boolean;
+  /** where handleSummary's files go (k6: the working directory) */
+  cwd?: string;
+  log?: Log;
+  /** receives handleSummary's stdout (or the default summary) */
+  stdout?: (text: string) => void;
+  onSample?: (s: Sample) => void;
+}
+
+export interface Live {
+  phase: 'init' | 'setup' | 'running' | 'teardown' | 'done';
+  startedAt: number;
+  vusActive: number;
+  vusMax: number;
+  iterations: number;
+  registry: Registry;
+}
+
+export interface RunResult {
+  exitCode: number;
+  /** what handleSummary received */
+  data: SummaryData;
+  /** what handleSummary returned (file name -> content) */
+  outputs: Record<string, string>;
+  failedThresholds: string[];
+  /** why the run stopped early, if it did */
+  aborted?: string;
+  error?: string;
+  durationMs: number;
+}
+
+export interface SummaryData {
+  root_group: { name: string; path: string; id: string; groups: unknown[]; checks: { name: string; path: string; id: string; passes: number; fails: number }[] };
+  options: { summaryTrendStats: string[]; summaryTimeUnit: string; noColor: boolean };
+  state: { isStdOutTTY: boolean; isStdErrTTY: boolean; testRunDurationMs: number };
+  metrics: Record<string, { type: MetricType; contains: 'time' | 'default'; values: Record<string, number>; thresholds?: Record<string, { ok: boolean }> }>;
+  setup_data?: unknown;
+}
+
+interface Scenario {
+  name: string;
+  executor: 'per-vu-iterations' | 'constant-vus' | 'ramping-vus';
+  vus: number;
+  iterations: number;
+  durationMs: number;
+  maxDurationMs: number;
+  stages: { durationMs: number; target: number }[];
+  startVUs: number;
+  startTimeMs: number;
+  gracefulStopMs: number;
+  gracefulRampDownMs: number;
+  exec: string;
+  env: Record<string, string>;
+  tags: Record<string, string>;
+}
+
+const BUILTIN: [string, MetricType, boolean][] = [
+  ['vus', 'gauge', false], ['vus_max', 'gauge', false], ['iterations', 'counter', false], ['iteration_duration', 'trend', true],
+  ['checks', 'rate', false], ['data_sent', 'counter', false], ['data_received', 'counter', false],
+  ['http_reqs', 'counter', false], ['http_req_duration', 'trend', true], ['http_req_waiting', 'trend', true],
+  ['http_req_connecting', 'trend', true], ['http_req_tls_handshaking', 'trend', true], ['http_req_failed', 'rate', false],
+  ['ws_connecting', 'trend', true], ['ws_session_duration', 'trend', true], ['ws_sessions', 'counter', false],
+  ['ws_msgs_sent', 'counter', false], ['ws_msgs_received', 'counter', false],
+];
+
+class ScriptError extends Error {}
+class ConfigError extends Error {}
+
+/** Starts a run; `stop()` is k6's first Ctrl-C: iterations end, teardown and handleSummary still run. */
+export function runScript(o: RunOptions): { live: Live; stop: (why?: string) => void; result: Promise<RunResult> } {
+  const registry = new Registry();
+  const live: Live = { phase: 'init', startedAt: 0, vusActive: 0, vusMax: 0, iterations: 0, registry };
+  let stopReason: string | undefined;
+  let stopKind: 'signal' | 'threshold' | undefined;
+  const stoppers = new Set<() => void>();
+  const stopAll = (kind: 'signal' | 'threshold', why: string) => {
+    if (stopReason) return;
+    stopReason = why; stopKind = kind;
+    for (const s of stoppers) s();
+  };
+  const result = run(o, live, registry, () => stopReason, (fn) => { stoppers.add(fn); return () => stoppers.delete(fn); }, stopAll)
+    .then((r) => ({ ...r, aborted: stopReason, exitCode: stopKind === 'signal' && r.exitCode === 0 ? K6_EXIT.externalAbort : r.exitCode }));
+  return { live, stop: (why = 'stopped by the user') => stopAll('signal', why), result };
+}
+
+async function run(
+  o: RunOptions, live: Live, registry: Registry, stopped: () => string | undefined,
+  onStop: (fn: () => void) => () => void, stopAll: (kind: 'threshold', why: string) => void,
+): Promise<Omit<RunResult, 'aborted'>> {
+  const log: Log = o.log ?? ((level, msg) => console.error(`${level.toUpperCase()} ${msg}`));
+  const t0 = Date.now();
+  let testStart = 0;
+  for (const [name, type, isTime] of BUILTIN) registry.define(name, type, isTime);
+  if (o.onSample) registry.onSample(o.onSample);
+  const env: Record<string, string> = { ...(o.includeSystemEnv === false ? {} : (process.env as Record<string, string>)), ...o.env };
+  const shared: Shared = {
+    registry, env, scriptDir: dirname(resolve(o.script)), hosts: {}, insecureSkipTLSVerify: false,
+    ca: env.SSL_CERT_FILE ? readFileSync(env.SSL_CERT_FILE, 'utf8') : undefined, options: {},
+    testStart: () => testStart, instance: { vusActive: 0, vusInitialized: 0, iterationsCompleted: 0, iterationsInterrupted: 0 },
+    checks: new Map(), files: new Map(), log,
+  };
+  const fail = (exitCode: number, error: string) => ({ exitCode, error, data: emptyData(), outputs: {}, failedThresholds: [], durationMs: Date.now() - t0 });
+
+  let compiled: vm.Script, main: VU;
+  let scenarios: Scenario[];
+  try {
+    compiled = await compile(o.script);
+    main = new VU(0, shared, compiled); // runs the init context once to read options; later setup/teardown/handleSummary
+    const options = (main.exports.options ?? {}) as Record<string, unknown>;
+    shared.options = options;
+    shared.hosts = (options.hosts ?? {}) as Record<string, string>;
+    shared.insecureSkipTLSVerify = !!options.insecureSkipTLSVerify;
+    scenarios = consolidate(options);
+    registry.setThresholds((options.thresholds ?? {}) as never);
+    registry.evaluate(0); // unknown metrics or aggregations fail now, not after the run
+  } catch (e) {
+    return fail(e instanceof ConfigError ? K6_EXIT.invalidConfig : K6_EXIT.scriptException, errorText(e));
+  }
+  const trendStats = (shared.options.summaryTrendStats as string[] | undefined) ?? ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)'];
+
+  // Every VU is initialised before the test starts, as in k6.
+  const vus: VU[] = [];
+  try {
+    const need = scenarios.reduce((n, s) => n + maxVUs(s), 0);
+    for (let i = 1; i <= need; i++) { vus.push(new VU(i, shared, compiled)); shared.instance.vusInitialized = live.vusMax = i; }
+  } catch (e) {
+    vus.forEach((v) => v.close());
+    return fail(K6_EXIT.scriptException, `init: ${errorText(e)}`);
+  }
+
+  let setupData: unknown;
+  live.phase = 'setup';
+  try {
+    if (typeof main.exports.setup === 'function') setupData = clone(await main.iterateValue('setup', undefined));
+  } catch (e) {
+    vus.forEach((v) => v.close());
+    return fail(K6_EXIT.scriptException, `setup: ${errorText(e)}`);
+  }
+
+  live.phase = 'running';
+  testStart = live.startedAt = Date.now();
+  const elapsed = () => Date.now() - testStart;
+  const tick = setInterval(() => {
+    main.emit('vus', 'gauge', shared.instance.vusActive, {});
+    main.emit('vus_max', 'gauge', vus.length, {});
+    const broken = registry.abortingNow(elapsed(), elapsed() / 1000);
+    if (broken.length) stopAll('threshold', `thresholds crossed (abortOnFail): ${broken.join('; ')}`);
+  }, 1_000);
+  let offset = 0;
+  await Promise.all(scenarios.map((s) => {
+    const mine = vus.slice(offset, (offset += maxVUs(s)));
+    return runScenario(s, mine, shared, live, stopped, onStop, setupData);
+  }));
+  clearInterval(tick);
+  const durationMs = elapsed();
+
+  live.phase = 'teardown';
+  let error: string | undefined;
+  try {
+    if (typeof main.exports.teardown === 'function') await main.iterateValue('teardown', clone(setupData));
+  } catch (e) {
+    error = `teardown: ${errorText(e)}`;
+  }
+  const failedThresholds = registry.evaluate(durationMs / 1000);
+  const data = summaryData(registry, shared, trendStats, durationMs, setupData);
+  let outputs: Record<string, string> = {};
+  try {
+    if (typeof main.exports.handleSummary === 'function') outputs = ((await main.iterateValue('handleSummary', data)) ?? {}) as Record<string, string>;
+    else outputs = { stdout: defaultSummary(data) };
+  } catch (e) {
+    error ??= `handleSummary: ${errorText(e)}`;
+    outputs = { stdout: defaultSummary(data) };
+  }
+  for (const [file, content] of Object.entries(outputs)) {
+    if (file === 'stdout' || file === 'stderr') (o.stdout ?? ((t: string) => process.stdout.write(t)))(String(content));
+    else {
+      const path = resolve(o.cwd ?? process.cwd(), file);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, String(content));
+    }
+  }
+  vus.forEach((v) => v.close());
+  main.close();
+  live.phase = 'done';
+  const exitCode = failedThresholds.length ? K6_EXIT.thresholdsFailed : error ? K6_EXIT.scriptException : K6_EXIT.ok;
+  return { exitCode, error, data, outputs, failedThresholds, durationMs };
+}
+
+async function compile(script: string): Promise<vm.Script> {
+  const out = await build({
+    entryPoints: [script], bundle: true, write: false, format: 'cjs', platform: 'neutral', target: 'es2020',
+    external: ['k6', 'k6/*'], logLevel: 'silent', sourcemap: 'inline',
+  }).catch((e: Error) => { throw new ScriptError(`cannot compile ${script}: ${e.message.split('\n').slice(0, 3).join(' ')}`); });
+  const code = out.outputFiles[0].text;
+  return new vm.Script(`(function (module, exports, require) {${code}\n})`, { filename: resolve(script) });
+}
+
+// ---------- options ----------
+
+function consolidate(options: Record<string, unknown>): Scenario[] {
+  let raw = options.scenarios as Record<string, Record<string, unknown>> | undefined;
+  if (!raw) {
+    if (options.stages || options.iterations) throw new ConfigError('k6-shim supports options.scenarios, or vus + duration; not the stages/iterations shortcuts');
+    raw = { default: options.duration ? { executor: 'constant-vus', vus: options.vus ?? 1, duration: options.duration } : { executor: 'per-vu-iterations', vus: 1, iterations: 1 } };
+  }
+  return Object.entries(raw).map(([name, s]) => {
+    const executor = s.executor as Scenario['executor'];
+    if (!['per-vu-iterations', 'constant-vus', 'ramping-vus'].includes(executor)) {
+      throw new ConfigError(`scenario ${name}: executor "${String(s.executor)}" is not supported by k6-shim (per-vu-iterations, constant-vus, ramping-vus)`);
+    }
+    const dur = (k: string, d: number) => { try { return parseDuration(s[k] as string, d); } catch (e) { throw new ConfigError(`scenario ${name}.${k}: ${errorText(e)}`); } };
+    const sc: Scenario = {
+      name, executor, vus: Number(s.vus ?? 1), iterations: Number(s.iterations ?? 1),
+      durationMs: dur('duration', 0), maxDurationMs: dur('maxDuration', 600_000), startTimeMs: dur('startTime', 0),
+      gracefulStopMs: dur('gracefulStop', 30_000), gracefulRampDownMs: dur('gracefulRampDown', 30_000),
+      stages: ((s.stages ?? []) as { duration: string; target: number }[]).map((st) => ({ durationMs: parseDuration(st.duration), target: st.target })),
+      startVUs: Number(s.startVUs ?? 1), exec: String(s.exec ?? 'default'),
+      env: (s.env ?? {}) as Record<string, string>, tags: (s.tags ?? {}) as Record<string, string>,
+    };
+    if (executor === 'constant-vus' && !sc.durationMs) throw new ConfigError(`scenario ${name}: constant-vus needs a duration`);
+    if (executor === 'ramping-vus' && !sc.stages.length) throw new ConfigError(`scenario ${name}: ramping-vus needs stages`);
+    return sc;
+  });
+}
+
+const maxVUs = (s: Scenario) => (s.executor === 'ramping-vus' ? Math.max(s.startVUs, ...s.stages.map((x) => x.target)) : s.vus);
+const totalMs = (s: Scenario) =>
+  s.executor === 'ramping-vus' ? s.stages.reduce((n, x) => n + x.durationMs, 0) : s.executor === 'constant-vus' ? s.durationMs : s.maxDurationMs;
+
+/** ramping-vus: the VU count at `t` ms, linear within each stage. */
+export function targetAt(s: Pick<Scenario, 'startVUs' | 'stages'>, t: number): number {
+  let from = s.startVUs, at = 0;
+  for (const st of s.stages) {
+    if (t < at + st.durationMs) return Math.floor(from + ((st.target - from) * (t - at)) / st.durationMs);
+    from = st.target; at += st.durationMs;
+  }
+  return from;
+}
+
+// ---------- executors ----------
+
+async function runScenario(s: Scenario, vus: VU[], shared: Shared, live: Live, stopped: () => string | undefined,
+  onStop: (fn: () => void) => () => void, data: unknown): Promise<void> {
+  await sleepUnless(s.startTimeMs, stopped, onStop);
+  if (stopped()) return;
+  const start = Date.now();
+  const end = start + totalMs(s);
+  let iterationsDone = 0, iterationInTest = 0;
+  const info: ScenarioInfo = {
+    name: s.name, executor: s.executor, startTime: start, tags: s.tags, env: s.env,
+    progress: () => (s.executor === 'per-vu-iterations' ? iterationsDone / (s.vus * s.iterations) : Math.min(1, (Date.now() - start) / totalMs(s))),
+  };
+  // A VU may start iterations while `wanted(i)` holds; it is interrupted once its grace has run out.
+  const wanted = (i: number) => {
+    if (stopped() || Date.now() >= end) return false;
+    return s.executor !== 'ramping-vus' || i < targetAt(s, Date.now() - start);
+  };
+  const running = new Map<number, Promise<void>>();
+  const loop = async (i: number) => {
+    const vu = vus[i];
+    vu.scenario = info;
+    vu.ctx.__ENV = { ...shared.env, ...s.env };
+    shared.instance.vusActive = ++live.vusActive;
+    try {
+      for (let n = 0; wanted(i) && (s.executor !== 'per-vu-iterations' || n < s.iterations); n++) {
+        vu.iterationInScenario = n;
+        vu.iterationInTest = iterationInTest++;
+        const t = Date.now();
+        const how = await vu.iterate(s.exec, clone(data));
+        vu.iterationInInstance++;
+        if (how === 'interrupted') { shared.instance.iterationsInterrupted++; break; }
+        iterationsDone++;
+        shared.instance.iterationsCompleted = ++live.iterations;
+        vu.emit('iterations', 'counter', 1, { scenario: s.name, ...s.tags });
+        vu.emit('iteration_duration', 'trend', Date.now() - t, { scenario: s.name, ...s.tags });
+      }
+    } finally {
+      shared.instance.vusActive = --live.vusActive;
+      running.delete(i);
+      clearTimeout(graceTimers.get(i));
+      graceTimers.delete(i);
+    }
+  };
+  // Grace: after the scenario's end (or a ramp-down), in-flight iterations get gracefulStop
+  // (gracefulRampDown) and are then interrupted. A stop (Ctrl-C, abortOnFail) interrupts at once.
+  const graceTimers = new Map<number, NodeJS.Timeout>();
+  const interruptLater = (i: number, ms: number) => {
+    if (graceTimers.has(i)) return;
+    graceTimers.set(i, setTimeout(() => { graceTimers.delete(i); if (running.has(i)) vus[i].interrupt(); }, ms));
+  };
+  const offStop = onStop(() => { for (const i of running.keys()) vus[i].interrupt(); });
+  const scheduler = setInterval(() => {
+    for (let i = 0; i < vus.length; i++) {
+      if (wanted(i) && !running.has(i)) running.set(i, loop(i));
+    }
+    if (s.executor === 'ramping-vus') {
+      const target = targetAt(s, Date.now() - start);
+      for (const i of running.keys()) if (i >= target && Date.now() < end) interruptLater(i, s.gracefulRampDownMs);
+    }
+  }, 100);
+  for (let i = 0; i < vus.length; i++) if (wanted(i)) running.set(i, loop(i));
+  const endTimer = setTimeout(() => { for (const i of running.keys()) interruptLater(i, s.gracefulStopMs); }, Math.max(0, end - Date.now()));
+  // Done when every VU has left its loop and nothing more will start.
+  while (running.size || (!stopped() && Date.now() < end && s.executor !== 'per-vu-iterations')) {
+    await Promise.race([...running.values(), new Promise((r) => setTimeout(r, 200))]);
+    if (s.executor === 'per-vu-iterations' && !running.size) break;
+  }
+  clearInterval(scheduler);
+  clearTimeout(endTimer);
+  graceTimers.forEach(clearTimeout);
+  offStop();
+}
+
+function sleepUnless(ms: number, stopped: () => string | undefined, onStop: (fn: () => void) => () => void): Promise<void> {
+  if (!ms || stopped()) return Promise.resolve();
+  return new Promise((r) => { const t = setTimeout(done, ms); const off = onStop(done); function done() { clearTimeout(t); off(); r(); } });
+}
+
+// ---------- summary ----------
+
+const clone = <T>(v: T): T => (v === undefined ? v : JSON.parse(JSON.stringify(v)));
+
+function emptyData(): SummaryData {
+  return {
+    root_group: { name: '', path: '', id: 'd41d8cd98f00b204e9800998ecf8427e', groups: [], checks: [] },
+    options: { summaryTrendStats: [], summaryTimeUnit: '', noColor: false }, state: { isStdOutTTY: false, isStdErrTTY: false, testRunDurationMs: 0 }, metrics: {},
+  };
+}
+
+function summaryData(registry: Registry, shared: Shared, trendStats: string[], durationMs: number, setupData: unknown): SummaryData {
+  const d = emptyData();
+  d.options.summaryTrendStats = trendStats;
+  d.state = { isStdOutTTY: !!process.stdout.isTTY, isStdErrTTY: !!process.stderr.isTTY, testRunDurationMs: durationMs };
+  d.root_group.checks = [...shared.checks].map(([name, c]) => ({ name, path: `::${name}`, id: name, ...c }));
+  const s = durationMs / 1000;
+  for (const m of registry.metrics.values()) {
+    const keys = [...registry.thresholds.keys()].filter((k) => k === m.name || k.startsWith(`${m.name}{`));
+    if (!m.sink.count && !keys.length) continue; // k6 shows metrics that had samples (or thresholds)
+    for (const key of [m.name, ...keys.filter((k) => k !== m.name)]) {
+      const sink = registry.sink(key);
+      const th = registry.thresholds.get(key);
+      d.metrics[key] = {
+        type: m.type, contains: m.isTime ? 'time' : 'default',
+        values: (sink ?? new Sink(m.type)).summary(trendStats, s),
+        ...(th ? { thresholds: Object.fromEntries(th.map((t) => [t.source, { ok: t.ok }])) } : {}),
+      };
+    }
+  }
+  if (setupData !== undefined) d.setup_data = setupData;
+  return d;
+}
+
+/** Without handleSummary: a short text like k6's end-of-test summary. */
+function defaultSummary(d: SummaryData): string {
+  const rows = Object.entries(d.metrics).map(([k, m]) => {
+    const marks = m.thresholds ? Object.values(m.thresholds).every((t) => t.ok) ? '✓ ' : '✗ ' : '  ';
+    const vals = Object.entries(m.values).map(([n, v]) => `${n}=${m.contains === 'time' ? `${v.toFixed(2)}ms` : +v.toFixed(4)}`).join(' ');
+    return `  ${marks}${k.padEnd(40, '.')}: ${vals}`;
+  });
+  return `\n${rows.join('\n')}\n\n`;
+}

@@ -1,0 +1,230 @@
+// The k6 shim against k6's documented behaviour: durations, percentiles, threshold syntax,
+// sub-metrics, executors, per-VU realms, the event loop, WebSockets, abortOnFail, exit codes.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocketServer } from 'ws';
+import { parseDuration, parseThreshold, Registry, Sink } from './metrics.ts';
+import { runScript, targetAt, K6_EXIT } from './run.ts';
+
+describe('metrics', () => {
+  it('parses Go-style durations', () => {
+    expect(parseDuration('300ms')).toBe(300);
+    expect(parseDuration('1m30s')).toBe(90_000);
+    expect(parseDuration('2h')).toBe(7_200_000);
+    expect(() => parseDuration('5 minutes')).toThrow(/invalid duration/);
+  });
+
+  it('interpolates percentiles between the nearest ranks', () => {
+    const s = new Sink('trend');
+    for (const v of [5, 1, 4, 2, 3]) s.add(v);
+    expect(s.stat('p(50)', 1)).toBe(3);
+    expect(s.stat('p(95)', 1)).toBeCloseTo(4.8);
+    expect(s.stat('med', 1)).toBe(3);
+    expect(s.stat('avg', 1)).toBe(3);
+    expect(s.summary(['min', 'max', 'count'], 1)).toEqual({ min: 1, max: 5, count: 5 });
+  });
+
+  it('reads k6 threshold expressions and refuses others', () => {
+    expect(parseThreshold('p(95)<500')).toMatchObject({ agg: 'p(95)', op: '<', limit: 500 });
+    expect(parseThreshold({ threshold: 'rate==0', abortOnFail: true, delayAbortEval: '10s' })).toMatchObject({ agg: 'rate', op: '==', limit: 0, abortOnFail: true, delayAbortEvalMs: 10_000 });
+    expect(() => parseThreshold('p95 < 500')).toThrow(/invalid threshold/);
+  });
+
+  it('feeds sub-metrics by tags and evaluates thresholds on them', () => {
+    const r = new Registry();
+    r.define('http_req_duration', 'trend', true);
+    r.setThresholds({ 'http_req_duration{kind:api}': ['p(95)<100'], http_req_duration: ['max<1000'] });
+    const add = (value: number, kind: string) => r.add({ metric: 'http_req_duration', type: 'trend', value, time: 0, tags: { kind } });
+    add(50, 'api'); add(60, 'api'); add(900, 'page');
+    expect(r.evaluate(1)).toEqual([]);
+    add(500, 'api');
+    expect(r.evaluate(1)).toEqual(['http_req_duration{kind:api}: p(95)<100']);
+    expect(r.sink('http_req_duration{kind:api}')!.count).toBe(3);
+  });
+
+  it('rejects an aggregation the metric type does not have', () => {
+    const r = new Registry();
+    r.define('checks', 'rate');
+    r.setThresholds({ checks: ['p(95)<1'] });
+    expect(() => r.evaluate(1)).toThrow(/not an aggregation of a rate/);
+  });
+
+  it('ramping-vus: VUs follow the stages linearly', () => {
+    const s = { startVUs: 0, stages: [{ durationMs: 1000, target: 10 }, { durationMs: 1000, target: 10 }, { durationMs: 1000, target: 0 }] };
+    expect(targetAt(s, 0)).toBe(0);
+    expect(targetAt(s, 500)).toBe(5);
+    expect(targetAt(s, 1500)).toBe(10);
+    expect(targetAt(s, 2500)).toBe(5);
+    expect(targetAt(s, 9000)).toBe(0);
+  });
+});
+
+describe('running scripts', () => {
+  let server: Server;
+  let base: string;
+  let dir: string;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      if (req.url === '/slow') return void setTimeout(() => res.end('slow'), 300);
+      if (req.url === '/missing') { res.statusCode = 404; return void res.end('no'); }
+      res.setHeader('content-type', 'text/plain');
+      res.end('hello');
+    });
+    const wss = new WebSocketServer({ noServer: true });
+    wss.on('connection', (ws) => ws.on('message', (m) => ws.send(`pong: ${m}`)));
+    server.on('upgrade', (req, sock, head) => wss.handleUpgrade(req, sock, head, (ws) => wss.emit('connection', ws, req)));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `127.0.0.1:${(server.address() as { port: number }).port}`;
+    dir = mkdtempSync(join(tmpdir(), 'k6-shim-'));
+    writeFileSync(join(dir, 'data.txt'), 'hello\n');
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  const script = (name: string, code: string) => {
+    const f = join(dir, name);
+    writeFileSync(f, code);
+    return f;
+  };
+  const quiet = { stdout: () => {}, log: () => {}, includeSystemEnv: false };
+
+  it('runs constant-vus with per-VU realms, open(), checks, custom metrics and handleSummary files', async () => {
+    const f = script('basic.js', `
+      import http from 'k6/http';
+      import { check } from 'k6';
+      import { Trend, Counter } from 'k6/metrics';
+      import { setTimeout } from 'k6/timers';
+      import exec from 'k6/execution';
+      const expected = open('./data.txt').trim();
+      const perVu = new Counter('per_vu');
+      const t = new Trend('custom_time', true);
+      let mine = 0; // module state is per VU, as each k6 VU has its own runtime
+      export const options = {
+        scenarios: { main: { executor: 'constant-vus', vus: 3, duration: '1s' } },
+        thresholds: { http_req_duration: ['p(95)<1000'], 'custom_time{kind:a}': ['avg<100'], checks: ['rate==1'] },
+      };
+      export default async function () {
+        mine++;
+        const r = await http.asyncRequest('GET', 'http://${base}/', null, { tags: { name: 'root' } });
+        check(r, { 'body read': (x) => x.body === expected, 'canonical header': (x) => x.headers['Content-Type'] === 'text/plain' });
+        t.add(10, { kind: 'a' });
+        perVu.add(1, { vu: String(__VU), mine: String(mine), iter: String(__ITER), scenario_name: exec.scenario.name });
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      export function handleSummary(data) { return { 'out/summary.json': JSON.stringify(data) }; }
+    `);
+    const samples: { tags: Record<string, string> }[] = [];
+    const r = await runScript({ script: f, cwd: dir, ...quiet, onSample: (s) => { if (s.metric === 'per_vu') samples.push(s); } }).result;
+    expect(r.exitCode, r.error).toBe(K6_EXIT.ok);
+    const data = JSON.parse(readFileSync(join(dir, 'out/summary.json'), 'utf8'));
+    expect(data.metrics.iterations.values.count).toBeGreaterThanOrEqual(9);
+    expect(data.metrics['custom_time{kind:a}'].thresholds).toEqual({ 'avg<100': { ok: true } });
+    expect(data.metrics.custom_time.contains).toBe('time');
+    expect(data.root_group.checks.map((c: { name: string }) => c.name).sort()).toEqual(['body read', 'canonical header']);
+    expect(new Set(samples.map((s) => s.tags.vu))).toEqual(new Set(['1', '2', '3']));
+    // each VU counts its own iterations from 1, and __ITER from 0
+    for (const s of samples) expect(Number(s.tags.mine)).toBe(Number(s.tags.iter) + 1);
+    expect(samples[0].tags.scenario_name).toBe('main');
+  });
+
+  it('exits 99 when a threshold is crossed, and reports which', async () => {
+    const f = script('fail.js', `
+      import http from 'k6/http';
+      export const options = { scenarios: { s: { executor: 'per-vu-iterations', vus: 2, iterations: 2 } }, thresholds: { http_req_failed: ['rate==0'] } };
+      export default async function () { await http.asyncRequest('GET', 'http://${base}/missing'); }
+    `);
+    const r = await runScript({ script: f, ...quiet }).result;
+    expect(r.exitCode).toBe(K6_EXIT.thresholdsFailed);
+    expect(r.failedThresholds).toEqual(['http_req_failed: rate==0']);
+    expect(r.data.metrics.http_reqs.values.count).toBe(4);
+  });
+
+  it('abortOnFail stops the run early; teardown and handleSummary still run', async () => {
+    const f = script('abort.js', `
+      import http from 'k6/http';
+      import { Counter } from 'k6/metrics';
+      const td = new Counter('teardown_ran');
+      export const options = {
+        scenarios: { s: { executor: 'constant-vus', vus: 2, duration: '30s' } },
+        thresholds: { http_req_failed: [{ threshold: 'rate==0', abortOnFail: true, delayAbortEval: '1s' }] },
+      };
+      export default async function () { await http.asyncRequest('GET', 'http://${base}/missing'); }
+      export function teardown() { td.add(1); }
+    `);
+    const t0 = Date.now();
+    const r = await runScript({ script: f, ...quiet }).result;
+    expect(r.exitCode).toBe(K6_EXIT.thresholdsFailed);
+    expect(Date.now() - t0).toBeLessThan(6_000);
+    expect(r.aborted).toMatch(/abortOnFail/);
+    expect(r.data.metrics.teardown_ran.values.count).toBe(1);
+  });
+
+  it('an iteration ends when its event loop is empty: an open WebSocket keeps it going', async () => {
+    const f = script('ws.js', `
+      import { WebSocket } from 'k6/experimental/websockets';
+      import { Trend } from 'k6/metrics';
+      const rtt = new Trend('rtt', true);
+      export const options = { scenarios: { s: { executor: 'per-vu-iterations', vus: 2, iterations: 1 } }, summaryTrendStats: ['count', 'max'] };
+      export default function () {
+        // returns at once; the socket and its handlers finish the iteration
+        const ws = new WebSocket('ws://${base}/ws');
+        let sent = 0;
+        ws.onopen = () => { sent = Date.now(); ws.send('x'); };
+        ws.onmessage = (e) => { if (e.data === 'pong: x') { rtt.add(Date.now() - sent); ws.close(); } };
+      }
+    `);
+    const r = await runScript({ script: f, ...quiet }).result;
+    expect(r.exitCode, r.error).toBe(K6_EXIT.ok);
+    expect(r.data.metrics.rtt.values.count).toBe(2);
+    expect(r.data.metrics.ws_connecting.values.count).toBe(2);
+    expect(r.data.metrics.ws_sessions.values.count).toBe(2);
+  });
+
+  it('ramping-vus activates VUs by the stages', async () => {
+    const f = script('ramp.js', `
+      import exec from 'k6/execution';
+      import { Gauge } from 'k6/metrics';
+      import { setTimeout } from 'k6/timers';
+      const active = new Gauge('active');
+      export const options = { scenarios: { s: { executor: 'ramping-vus', startVUs: 0, stages: [{ duration: '1s', target: 4 }, { duration: '1s', target: 4 }], gracefulRampDown: '0s' } } };
+      export default async function () { active.add(exec.instance.vusActive); await new Promise((r) => setTimeout(r, 50)); }
+    `);
+    const r = await runScript({ script: f, ...quiet }).result;
+    expect(r.exitCode, r.error).toBe(K6_EXIT.ok);
+    expect(r.data.metrics.active.values.max).toBe(4);
+    expect(r.data.metrics.vus_max.values.value).toBe(4);
+  });
+
+  it('stop() is the first Ctrl-C: iterations are interrupted, teardown runs, exit 105', async () => {
+    const f = script('stop.js', `
+      import { setTimeout } from 'k6/timers';
+      import { Counter } from 'k6/metrics';
+      const after = new Counter('after_wait');
+      const td = new Counter('teardown_ran');
+      export const options = { scenarios: { s: { executor: 'per-vu-iterations', vus: 1, iterations: 1 } } };
+      export default async function () { await new Promise((r) => setTimeout(r, 60000)); after.add(1); }
+      export function teardown() { td.add(1); }
+    `);
+    const run = runScript({ script: f, ...quiet });
+    setTimeout(() => run.stop(), 500);
+    const r = await run.result;
+    expect(r.exitCode).toBe(K6_EXIT.externalAbort);
+    expect(r.data.metrics.after_wait).toBeUndefined();
+    expect(r.data.metrics.teardown_ran.values.count).toBe(1);
+  });
+
+  it('fails loudly on what it does not implement', async () => {
+    const mod = await runScript({ script: script('mod.js', `import { parseHTML } from 'k6/html'; export default function () {}`), ...quiet }).result;
+    expect(mod.exitCode).toBe(K6_EXIT.scriptException);
+    expect(mod.error).toMatch(/does not provide module "k6\/html"/);
+    const ex = await runScript({ script: script('ex.js', `export const options = { scenarios: { s: { executor: 'constant-arrival-rate', duration: '1s' } } }; export default function () {}`), ...quiet }).result;
+    expect(ex.exitCode).toBe(K6_EXIT.invalidConfig);
+    expect(ex.error).toMatch(/constant-arrival-rate" is not supported/);
+    const logged: string[] = [];
+    const sleep = await runScript({ script: script('sleep.js', `import { sleep } from 'k6'; export default function () { sleep(1); }`), ...quiet, log: (_l, m) => logged.push(m) }).result;
+    expect(sleep.exitCode).toBe(K6_EXIT.ok); // an exception ends the iteration and is logged; the test goes on (as in k6)
+    expect(logged.join('\n')).toMatch(/does not support sleep\(\) \(use setTimeout from k6\/timers\)/);
+  });
+});

@@ -1,0 +1,434 @@
+// One k6 virtual user: its own JavaScript realm (a vm context, as k6 gives each VU its own
+// runtime), the init context (open, __ENV, __VU), and the k6 modules the load scripts import,
+// implemented on Node: k6, k6/http (asyncRequest), k6/experimental/websockets, k6/timers,
+// k6/metrics, k6/execution. Only that subset; anything else fails loudly.
+import vm from 'node:vm';
+import http from 'node:http';
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { LookupFunction } from 'node:net';
+import WsClient from 'ws';
+import { parseDuration, type Registry, type MetricType, type Tags } from './metrics.ts';
+
+export type Log = (level: 'info' | 'warn' | 'error', msg: string) => void;
+
+/** What every VU of a test shares. */
+export interface Shared {
+  registry: Registry;
+  env: Record<string, string>;
+  scriptDir: string;
+  /** options.hosts: hostname -> address (k6's DNS override) */
+  hosts: Record<string, string>;
+  insecureSkipTLSVerify: boolean;
+  /** PEM bundle from SSL_CERT_FILE (Go, and so k6, reads it instead of the system roots) */
+  ca?: string;
+  options: Record<string, unknown>;
+  testStart: () => number;
+  instance: { vusActive: number; vusInitialized: number; iterationsCompleted: number; iterationsInterrupted: number };
+  checks: Map<string, { passes: number; fails: number }>;
+  files: Map<string, string | Buffer>;
+  log: Log;
+}
+
+export interface ScenarioInfo {
+  name: string;
+  executor: string;
+  startTime: number;
+  progress: () => number;
+  tags: Tags;
+  env: Record<string, string>;
+}
+
+const SUPPORTED = ['k6', 'k6/http', 'k6/experimental/websockets', 'k6/timers', 'k6/metrics', 'k6/execution'];
+const METRIC_NAME = /^[a-zA-Z_][a-zA-Z0-9_]{0,127}$/;
+const now = () => performance.now();
+/** Go's canonical header names (k6 shows response headers as Go does: Content-Type). */
+const canonical = (h: string) => h.toLowerCase().replace(/(^|-)([a-z])/g, (_, d: string, c: string) => d + c.toUpperCase());
+const unsupported = (what: string) => () => { throw new Error(`k6-shim does not support ${what} (see README, "Load tests")`); };
+
+export class Interrupted extends Error {}
+
+export class VU {
+  readonly ctx: vm.Context;
+  exports: Record<string, unknown> = {};
+  inInit = true;
+  scenario?: ScenarioInfo;
+  iterationInScenario = 0;
+  iterationInInstance = 0;
+  iterationInTest = 0;
+  readonly metricTags: Record<string, string | number | boolean> = {};
+  /** Bumped when an iteration ends: work left over from an interrupted iteration is dropped. */
+  private epoch = 0;
+  private handles = new Map<number, () => void>();
+  private nextHandle = 1;
+  private idleWaiters: (() => void)[] = [];
+  private failIteration?: (e: unknown) => void;
+  private agents: { http?: http.Agent; https?: https.Agent } = {};
+  private readonly timerFns = this.timers();
+
+  constructor(readonly id: number, private shared: Shared, compiled: vm.Script) {
+    const sandbox: Record<string, unknown> = {
+      __ENV: { ...shared.env }, __VU: id, __ITER: 0,
+      open: (path: string, mode?: string) => this.open(path, mode),
+      console: this.console(),
+      ...this.timerFns, // k6 also has the timers as globals
+    };
+    this.ctx = vm.createContext(sandbox, { name: `VU ${id}` });
+    const wrapper = compiled.runInContext(this.ctx) as (module: unknown, exports: unknown, require: unknown) => void;
+    const module = { exports: {} as Record<string, unknown> };
+    const modules = new Map<string, unknown>();
+    wrapper(module, module.exports, (name: string) => {
+      if (!SUPPORTED.includes(name)) throw new Error(`k6-shim does not provide module "${name}" (it has: ${SUPPORTED.join(', ')})`);
+      if (!modules.has(name)) { const m = this.module(name); modules.set(name, { __esModule: true, default: m, ...m }); }
+      return modules.get(name);
+    });
+    this.exports = module.exports;
+    this.inInit = false;
+  }
+
+  // ---------- iterations ----------
+
+  /** Runs one call of an exported function; resolves when it has settled and its event loop is empty (as k6 does). */
+  async iterate(fnName: string, data: unknown): Promise<'ok' | 'error' | 'interrupted'> {
+    this.ctx.__ITER = this.iterationInScenario;
+    return (await this.invoke(fnName, data)).how;
+  }
+
+  /** setup, teardown, handleSummary: the function's value; its exception is thrown. */
+  async iterateValue(fnName: string, arg: unknown): Promise<unknown> {
+    const r = await this.invoke(fnName, arg, true);
+    if (r.how !== 'ok') throw r.error ?? new Error(`${fnName}() was interrupted`);
+    return r.value;
+  }
+
+  private invoke(fnName: string, arg: unknown, quiet = false): Promise<{ how: 'ok' | 'error' | 'interrupted'; value?: unknown; error?: unknown }> {
+    const fn = this.exports[fnName];
+    if (typeof fn !== 'function') return Promise.reject(new Error(`the script exports no function "${fnName}"`));
+    const epoch = this.epoch;
+    return new Promise((settle) => {
+      let value: unknown;
+      const end = (how: 'ok' | 'error' | 'interrupted', error?: unknown) => {
+        if (epoch !== this.epoch) return;
+        this.epoch++;
+        this.failIteration = undefined;
+        this.dropHandles();
+        settle({ how, value, error });
+      };
+      this.failIteration = (e) => {
+        if (!(e instanceof Interrupted) && !quiet) this.shared.log('error', `VU ${this.id}: ${errorText(e)}`);
+        end(e instanceof Interrupted ? 'interrupted' : 'error', e);
+      };
+      Promise.resolve().then(() => (fn as (d: unknown) => unknown)(arg))
+        .then((v) => { value = v; return this.whenIdle(epoch); })
+        .then(() => end('ok'), (e) => this.failIteration?.(e));
+    });
+  }
+
+  /** Ends the running iteration now: timers cleared, sockets and requests dropped. */
+  interrupt(): void { this.failIteration?.(new Interrupted('interrupted')); }
+
+  private whenIdle(epoch: number): Promise<void> {
+    return new Promise((r) => { if (!this.handles.size || epoch !== this.epoch) r(); else this.idleWaiters.push(r); });
+  }
+  /** Something that keeps the VU's event loop busy; returns its release. */
+  private hold(dispose: () => void): { id: number; release: () => void; live: () => boolean } {
+    const id = this.nextHandle++, epoch = this.epoch;
+    this.handles.set(id, dispose);
+    return {
+      id,
+      live: () => epoch === this.epoch && this.handles.has(id),
+      release: () => {
+        if (!this.handles.delete(id) || this.handles.size) return;
+        for (const w of this.idleWaiters.splice(0)) w();
+      },
+    };
+  }
+  private dropHandles(): void {
+    const all = [...this.handles.values()];
+    this.handles.clear();
+    for (const d of all) { try { d(); } catch { /* already gone */ } }
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+  /** Calls script code from an event; a throw ends the iteration, as an uncaught exception does in k6. */
+  private call(fn: unknown, ...args: unknown[]): void {
+    if (typeof fn !== 'function') return;
+    try { fn(...args); } catch (e) { this.failIteration?.(e); }
+  }
+
+  close(): void {
+    this.epoch++;
+    this.dropHandles();
+    this.agents.http?.destroy();
+    this.agents.https?.destroy();
+  }
+
+  // ---------- init context ----------
+
+  private open(path: string, mode?: string): string | ArrayBuffer {
+    if (!this.inInit) throw new Error('open() can only be called in the init context');
+    const file = resolve(this.shared.scriptDir, path);
+    if (!this.shared.files.has(file)) this.shared.files.set(file, readFileSync(file));
+    const buf = this.shared.files.get(file) as Buffer;
+    return mode === 'b' ? buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer : buf.toString('utf8');
+  }
+
+  private console() {
+    const out = (level: 'info' | 'warn' | 'error') => (...a: unknown[]) =>
+      this.shared.log(level, a.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(' '));
+    return { log: out('info'), info: out('info'), debug: () => {}, warn: out('warn'), error: out('error') };
+  }
+
+  private timers() {
+    const ids = new Map<number, { clear: () => void }>();
+    const arm = (repeat: boolean) => (fn: unknown, delay = 0, ...args: unknown[]): number => {
+      let timer: NodeJS.Timeout;
+      const h = this.hold(() => clearTimeout(timer));
+      const fire = () => { if (!h.live()) return; if (!repeat) { ids.delete(h.id); h.release(); } this.call(fn, ...args); };
+      timer = repeat ? setInterval(fire, delay) : setTimeout(fire, delay);
+      ids.set(h.id, { clear: () => { clearTimeout(timer); ids.delete(h.id); h.release(); } });
+      return h.id;
+    };
+    const clear = (id: number) => ids.get(id)?.clear();
+    return { setTimeout: arm(false), setInterval: arm(true), clearTimeout: clear, clearInterval: clear };
+  }
+
+  // ---------- metrics ----------
+
+  private tagsFor(extra?: Record<string, unknown>): Tags {
+    const t: Tags = { ...this.scenario?.tags };
+    if (this.scenario) t.scenario = this.scenario.name;
+    for (const [k, v] of Object.entries({ ...this.metricTags, ...extra })) t[k] = String(v);
+    return t;
+  }
+  emit(metric: string, type: MetricType, value: number, tags: Tags): void {
+    this.shared.registry.add({ metric, type, value, tags, time: Date.now() });
+  }
+
+  // ---------- modules ----------
+
+  private module(name: string): Record<string, unknown> {
+    switch (name) {
+      case 'k6': return { check: this.check.bind(this), group: unsupported('group() (use plain functions; k6 advises against group with async code)'), sleep: unsupported('sleep() (use setTimeout from k6/timers)') };
+      case 'k6/http': return { asyncRequest: this.asyncRequest.bind(this), request: unsupported('synchronous http.request (use http.asyncRequest)'), get: unsupported('synchronous http.get (use http.asyncRequest)'), post: unsupported('synchronous http.post (use http.asyncRequest)') };
+      case 'k6/experimental/websockets': return { WebSocket: this.webSocketClass() };
+      case 'k6/timers': return this.timerFns;
+      case 'k6/metrics': return this.metricClasses();
+      default: return this.execution();
+    }
+  }
+
+  private check(val: unknown, sets: Record<string, unknown>, tags?: Record<string, unknown>): boolean {
+    let all = true;
+    for (const [name, fn] of Object.entries(sets)) {
+      const ok = !!(typeof fn === 'function' ? fn(val) : fn);
+      all &&= ok;
+      this.emit('checks', 'rate', ok ? 1 : 0, this.tagsFor({ ...tags, check: name }));
+      const c = this.shared.checks.get(name) ?? { passes: 0, fails: 0 };
+      c[ok ? 'passes' : 'fails']++;
+      this.shared.checks.set(name, c);
+    }
+    return all;
+  }
+
+  private metricClasses() {
+    const vu = this;
+    const make = (type: MetricType) => class {
+      readonly name: string;
+      constructor(name: string, isTime = false) {
+        if (!vu.inInit) throw new Error(`metric "${name}": custom metrics must be created in the init context`);
+        if (!METRIC_NAME.test(name)) throw new Error(`invalid metric name "${name}" (k6: letters, digits and _, up to 128)`);
+        vu.shared.registry.define(name, type, isTime);
+        this.name = name;
+      }
+      add(value: number | boolean, tags?: Record<string, string>): void {
+        vu.emit(this.name, type, Number(value), vu.tagsFor(tags));
+      }
+    };
+    return { Counter: make('counter'), Gauge: make('gauge'), Rate: make('rate'), Trend: make('trend') };
+  }
+
+  private execution() {
+    const vu = this, s = this.shared;
+    const scenario = {
+      get name() { return vu.scenario?.name ?? ''; },
+      get executor() { return vu.scenario?.executor ?? ''; },
+      get startTime() { return vu.scenario?.startTime ?? 0; },
+      get progress() { return vu.scenario?.progress() ?? 0; },
+      get iterationInInstance() { return vu.iterationInInstance; },
+      get iterationInTest() { return vu.iterationInTest; },
+    };
+    const instance = {
+      get vusActive() { return s.instance.vusActive; },
+      get vusInitialized() { return s.instance.vusInitialized; },
+      get iterationsCompleted() { return s.instance.iterationsCompleted; },
+      get iterationsInterrupted() { return s.instance.iterationsInterrupted; },
+      get currentTestRunDuration() { return s.testStart() ? Date.now() - s.testStart() : 0; },
+    };
+    const vuInfo = {
+      get idInInstance() { return vu.id; },
+      get idInTest() { return vu.id; },
+      get iterationInInstance() { return vu.iterationInInstance; },
+      get iterationInScenario() { return vu.iterationInScenario; },
+      tags: this.metricTags,
+      metrics: { tags: this.metricTags, metadata: {} },
+    };
+    return { scenario, instance, vu: vuInfo, test: { options: s.options, abort: unsupported('exec.test.abort()'), fail: unsupported('exec.test.fail()') } };
+  }
+
+  // ---------- network ----------
+
+  private lookup(host: string): LookupFunction | undefined {
+    const to = this.shared.hosts[host];
+    if (!to) return undefined;
+    const family = to.includes(':') ? 6 : 4;
+    return ((_h: string, opts: { all?: boolean }, cb: (...a: unknown[]) => void) =>
+      opts?.all ? cb(null, [{ address: to, family }]) : cb(null, to, family)) as unknown as LookupFunction;
+  }
+  private tlsOptions(host: string) {
+    return { servername: host, ca: this.shared.ca, rejectUnauthorized: !this.shared.insecureSkipTLSVerify };
+  }
+
+  private asyncRequest(method: string, url: string, body?: unknown, params?: {
+    headers?: Record<string, string>; tags?: Record<string, string>; timeout?: string | number; responseType?: 'text' | 'binary' | 'none';
+  } | null): Promise<unknown> {
+    const p = params ?? {};
+    const u = new URL(String(url));
+    const tls = u.protocol === 'https:';
+    const payload = body == null ? undefined : typeof body === 'string' ? Buffer.from(body)
+      : body instanceof ArrayBuffer ? Buffer.from(body) : Buffer.from(new URLSearchParams(body as Record<string, string>).toString());
+    const headers: Record<string, string> = { 'User-Agent': 'comfy-verify-k6-shim/1', ...p.headers };
+    if (payload) headers['Content-Length'] = String(payload.length);
+    if (payload && typeof body === 'object' && !(body instanceof ArrayBuffer)) headers['Content-Type'] ??= 'application/x-www-form-urlencoded';
+    const timeoutMs = parseDuration(p.timeout, 60_000);
+    const tags = this.tagsFor({ method: method.toUpperCase(), url: u.href, name: u.href, ...p.tags });
+    let agent = tls ? this.agents.https : this.agents.http;
+    if (!agent) agent = tls ? (this.agents.https = new https.Agent({ keepAlive: true })) : (this.agents.http = new http.Agent({ keepAlive: true }));
+
+    return new Promise((resolveResponse) => {
+      let req: http.ClientRequest;
+      const h = this.hold(() => req?.destroy());
+      const t0 = now();
+      let ready = t0, sent = 0, headersAt = 0, connecting = 0, handshaking = 0;
+      const finish = (status: number, resHeaders: Record<string, string>, buf: Buffer | null, error = '', errorCode = 0) => {
+        if (!h.live()) return; // an interrupted iteration's request: nobody waits for it
+        h.release();
+        clearTimeout(timer);
+        const end = now(), start = Math.max(sent, ready);
+        const timings = {
+          blocked: Math.max(0, ready - t0 - connecting - handshaking), connecting, tls_handshaking: handshaking,
+          sending: Math.max(0, start - ready), waiting: headersAt ? headersAt - start : 0, receiving: headersAt ? end - headersAt : 0, duration: 0,
+        };
+        timings.duration = timings.sending + timings.waiting + timings.receiving;
+        const expected = status >= 200 && status < 400;
+        const t = { ...tags, status: String(status), expected_response: String(expected), ...(error ? { error_code: String(errorCode) } : {}) };
+        this.emit('http_reqs', 'counter', 1, t);
+        if (!error) for (const [m, v] of [['http_req_duration', timings.duration], ['http_req_waiting', timings.waiting], ['http_req_connecting', connecting], ['http_req_tls_handshaking', handshaking]] as const) this.emit(m, 'trend', v, t);
+        this.emit('http_req_failed', 'rate', expected ? 0 : 1, t);
+        this.emit('data_sent', 'counter', payload?.length ?? 0, t);
+        this.emit('data_received', 'counter', buf?.length ?? 0, t);
+        const text = buf && p.responseType !== 'binary' ? buf.toString('utf8') : null;
+        resolveResponse({
+          status, status_text: status ? `${status} ${http.STATUS_CODES[status] ?? ''}`.trim() : '', headers: resHeaders, timings, url: u.href, error, error_code: errorCode,
+          proto: 'HTTP/1.1', remote_ip: req?.socket?.remoteAddress ?? '', remote_port: req?.socket?.remotePort ?? 0,
+          request: { method: method.toUpperCase(), url: u.href, headers, body: '' },
+          body: p.responseType === 'none' ? null : p.responseType === 'binary' && buf ? buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) : text,
+          json: (selector?: string) => { if (selector) throw new Error('k6-shim: json(selector) is not supported'); return JSON.parse(text ?? ''); },
+        });
+      };
+      const timer = setTimeout(() => { req.destroy(new Error(`request timeout after ${timeoutMs} ms`)); }, timeoutMs);
+      req = (tls ? https : http).request(u, { method: method.toUpperCase(), headers, agent, lookup: this.lookup(u.hostname), ...(tls ? this.tlsOptions(u.hostname) : {}) });
+      req.once('socket', (sock) => {
+        if (!sock.connecting) return void (ready = now()); // a kept-alive connection
+        const at = now();
+        sock.once('connect', () => { connecting = now() - at; if (!tls) ready = now(); });
+        if (tls) sock.once('secureConnect', () => { handshaking = now() - at - connecting; ready = now(); });
+      });
+      req.once('finish', () => (sent = now()));
+      req.once('response', (res) => {
+        headersAt = now();
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => { if (p.responseType !== 'none') chunks.push(c); });
+        res.once('end', () => {
+          const hs: Record<string, string> = {};
+          for (const [k, v] of Object.entries(res.headers)) hs[canonical(k)] = Array.isArray(v) ? v.join(', ') : String(v);
+          finish(res.statusCode ?? 0, hs, Buffer.concat(chunks));
+        });
+        res.once('error', (e) => finish(0, {}, null, e.message, 1000));
+      });
+      req.once('error', (e) => finish(0, {}, null, e.message, /timeout/.test(e.message) ? 1050 : 1000));
+      req.end(payload);
+    });
+  }
+
+  private webSocketClass() {
+    const vu = this;
+    type Listener = (e: unknown) => void;
+    return class WebSocket {
+      readyState = 0;
+      readonly url: string;
+      binaryType = 'arraybuffer';
+      onopen: unknown = null; onmessage: unknown = null; onclose: unknown = null; onerror: unknown = null; onping: unknown = null; onpong: unknown = null;
+      private listeners = new Map<string, Listener[]>();
+      private sock: WsClient;
+      private tags: Tags;
+      get bufferedAmount() { return this.sock.bufferedAmount; }
+
+      constructor(url: string, _protocols?: unknown, params?: { headers?: Record<string, string>; tags?: Record<string, string> } | null) {
+        this.url = url;
+        const u = new URL(url);
+        this.tags = vu.tagsFor({ url, ...params?.tags });
+        const t0 = now();
+        let opened = 0;
+        const h = vu.hold(() => this.sock.terminate());
+        this.sock = new WsClient(url, {
+          headers: params?.headers, handshakeTimeout: 60_000, lookup: vu.lookup(u.hostname),
+          ...(u.protocol === 'wss:' ? vu.tlsOptions(u.hostname) : {}),
+        } as WsClient.ClientOptions);
+        this.sock.on('open', () => {
+          if (!h.live()) return;
+          opened = now();
+          this.readyState = 1;
+          vu.emit('ws_connecting', 'trend', opened - t0, { ...this.tags, status: '101' });
+          vu.emit('ws_sessions', 'counter', 1, this.tags);
+          this.dispatch('open', { type: 'open' });
+        });
+        this.sock.on('message', (data: Buffer, isBinary: boolean) => {
+          if (!h.live()) return;
+          vu.emit('ws_msgs_received', 'counter', 1, this.tags);
+          const payload = isBinary ? data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) : data.toString('utf8');
+          this.dispatch('message', { type: 'message', data: payload, timestamp: Date.now() });
+        });
+        this.sock.on('ping', () => h.live() && this.dispatch('ping', { type: 'ping' }));
+        this.sock.on('pong', () => h.live() && this.dispatch('pong', { type: 'pong' }));
+        this.sock.on('error', (e: Error) => h.live() && this.dispatch('error', { type: 'error', error: e.message }));
+        this.sock.on('close', (code: number) => {
+          if (!h.live()) return;
+          this.readyState = 3;
+          if (opened) vu.emit('ws_session_duration', 'trend', now() - t0, this.tags);
+          h.release();
+          this.dispatch('close', { type: 'close', code });
+        });
+      }
+      send(data: string | ArrayBuffer): void {
+        if (this.readyState !== 1) throw new Error('InvalidStateError: the WebSocket is not open');
+        this.sock.send(typeof data === 'string' ? data : Buffer.from(data));
+        vu.emit('ws_msgs_sent', 'counter', 1, this.tags);
+      }
+      close(code = 1000, reason?: string): void {
+        if (this.readyState >= 2) return;
+        this.readyState = 2;
+        if (this.sock.readyState === WsClient.CONNECTING) this.sock.terminate(); else this.sock.close(code, reason);
+      }
+      ping(): void { this.sock.ping(); }
+      addEventListener(event: string, fn: Listener): void { this.listeners.set(event, [...(this.listeners.get(event) ?? []), fn]); }
+      private dispatch(event: string, e: unknown): void {
+        vu.call((this as unknown as Record<string, unknown>)[`on${event}`], e);
+        for (const fn of this.listeners.get(event) ?? []) vu.call(fn, e);
+      }
+    };
+  }
+}
+
+export const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
