@@ -35,6 +35,20 @@ describe('checks', () => {
     expect(rs.map((r) => r.id)).toEqual(['a.one', 'a.two', 'a.slow']);
   });
 
+  it('runs exclusive checks after all the others, alone', async () => {
+    const log: string[] = [];
+    let running = 0;
+    const mk = (id: string, exclusive = false) => defineCheck({ id, suite: 'jobs', title: id, exclusive, run: async () => {
+      running++;
+      log.push(`${id} start (${running} running)`);
+      await new Promise((r) => setTimeout(r, 20));
+      running--;
+    } });
+    const rs = await runChecks([mk('a.fill', true), mk('a.one'), mk('a.two'), mk('a.three')], target, { concurrency: 3 });
+    expect(log.at(-1)).toBe('a.fill start (1 running)');
+    expect(rs.map((r) => r.id)).toEqual(['a.fill', 'a.one', 'a.two', 'a.three']);
+  });
+
   it('ids look like suite.name', () => {
     expect(() => defineCheck({ id: 'Bad Id', suite: 'health', title: '', run: async () => {} })).toThrow(/suite.name/);
   });

@@ -33,6 +33,8 @@ export interface Check {
   needs?: Capability[];
   /** long-running by nature (idle timeouts); the runner starts these first so they overlap */
   slow?: boolean;
+  /** disturbs the others while it runs (fills the queue to 429): the runner runs it after them, alone */
+  exclusive?: boolean;
   timeoutMs?: number;
   run(ctx: CheckContext): Promise<void | string>;
 }
@@ -46,6 +48,8 @@ export class CheckOutcome extends Error {
 export class CheckContext {
   readonly evidence: EvidenceItem[] = [];
   private warnings: string[] = [];
+  /** where checks may leave files for the reports (screenshots); unset: the check decides */
+  artifactsDir?: string;
   constructor(readonly target: Target, readonly signal: AbortSignal) {}
 
   record(label: string, seen?: unknown, sent?: unknown): void {
@@ -81,7 +85,7 @@ export function defineCheck(c: Check): Check {
   return c;
 }
 
-export async function runCheck(check: Check, target: Target): Promise<CheckResult> {
+export async function runCheck(check: Check, target: Target, o: { artifactsDir?: string } = {}): Promise<CheckResult> {
   const started = Date.now();
   const missing = (check.needs ?? []).filter((n) => !target.capabilities.has(n));
   const base = { id: check.id, suite: check.suite, title: check.title, target: target.name };
@@ -90,6 +94,7 @@ export async function runCheck(check: Check, target: Target): Promise<CheckResul
   }
   const ac = new AbortController();
   const ctx = new CheckContext(target, ac.signal);
+  ctx.artifactsDir = o.artifactsDir;
   const timeoutMs = check.timeoutMs ?? 30_000;
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -110,22 +115,25 @@ export async function runCheck(check: Check, target: Target): Promise<CheckResul
   }
 }
 
-/** Runs checks with bounded concurrency; slow ones start first so their waiting overlaps the rest. */
+/** Runs checks with bounded concurrency; slow ones start first so their waiting overlaps the rest.
+ *  Exclusive ones run after all the others, one at a time. */
 export async function runChecks(
-  checks: Check[], target: Target, o: { concurrency?: number; onResult?: (r: CheckResult) => void } = {},
+  checks: Check[], target: Target, o: { concurrency?: number; onResult?: (r: CheckResult) => void; artifactsDir?: string } = {},
 ): Promise<CheckResult[]> {
-  const order = [...checks.filter((c) => c.slow), ...checks.filter((c) => !c.slow)];
+  const shared = checks.filter((c) => !c.exclusive);
+  const order = [...shared.filter((c) => c.slow), ...shared.filter((c) => !c.slow)];
   const results = new Map<string, CheckResult>();
+  const one = async (c: Check) => {
+    const r = await runCheck(c, target, { artifactsDir: o.artifactsDir });
+    results.set(c.id, r);
+    o.onResult?.(r);
+  };
   let next = 0;
   const worker = async () => {
-    while (next < order.length) {
-      const c = order[next++];
-      const r = await runCheck(c, target);
-      results.set(c.id, r);
-      o.onResult?.(r);
-    }
+    while (next < order.length) await one(order[next++]);
   };
   await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 6, order.length) }, worker));
+  for (const c of checks.filter((x) => x.exclusive)) await one(c);
   return checks.map((c) => results.get(c.id)!);
 }
 
