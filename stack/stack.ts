@@ -154,6 +154,8 @@ export interface StackDescriptor {
   vpnAddress: string;
   caPem: string;
   runDir: string;
+  /** the queue settings the stack was given (its .env's QUEUE_MODE, MAX_QUEUE_DEPTH, JOB_TIMEOUT) */
+  queue?: Topology['queue'];
   /** the stand-in host's SSH server, when the stack runs one */
   ssh?: { user: string; host: string; port: number; keyFile: string; knownHostsFile: string; containerPrefix: string };
 }
@@ -162,7 +164,7 @@ export function describeStack(s: Stack): StackDescriptor {
   const t = s.topology;
   return {
     runId: t.runId, mode: t.mode, domain: t.domain, users: t.users, secrets: t.secrets,
-    publicAddress: s.publicAddress, vpnAddress: s.vpnAddress, caPem: s.caPem, runDir: t.runDir,
+    publicAddress: s.publicAddress, vpnAddress: s.vpnAddress, caPem: s.caPem, runDir: t.runDir, queue: t.queue,
     ...(s.has('sshd') ? { ssh: sshLogin(t.runDir, t.runId) } : {}),
   };
 }

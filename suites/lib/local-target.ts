@@ -20,6 +20,7 @@ export function localTarget(d: StackDescriptor, o: { allowWrites?: boolean; faul
     resolveTo: d.publicAddress, vpnAddress: d.vpnAddress, caPem: d.caPem,
     secrets: { adminUsername: d.secrets.adminUsername, adminPassword: d.secrets.adminPassword, redisPassword: d.secrets.redisPassword },
     allowWrites: o.allowWrites ?? true, faults: o.faults,
+    queue: d.queue && { mode: d.queue.mode, maxQueueDepth: d.queue.maxQueueDepth, jobTimeout: d.queue.jobTimeoutSeconds },
     vantages: {
       public: containerVantage('public', name('probe-public'), `a container on the "internet" network, probing the host's public address ${d.publicAddress}`),
       vpn: containerVantage('vpn', name('probe-vpn'), `a container on the VPN network (as a GPU worker), probing the host's VPN address ${d.vpnAddress}`),

@@ -22,7 +22,7 @@ export async function openRemoteTarget(c: RemoteConfig): Promise<Target> {
   const target = createTarget({
     name: `${c.url}${via}`, kind: 'remote', mode: c.mode, domain: c.domain, users: c.users,
     resolveTo: c.resolve, vpnAddress: c.vpnAddress, caPem: c.caPem, httpsPort: c.httpsPort,
-    secrets: c.secrets, allowWrites: c.allowWrites,
+    secrets: c.secrets, allowWrites: c.allowWrites, queue: c.queue,
     vantages: {
       public: selfVantage('public', `this machine (${hostname()}), on the internet`),
       ...(c.vpnVantage ? { vpn: selfVantage('vpn', `this machine (${hostname()}), on the tailnet`) } : {}),

@@ -6,7 +6,7 @@ import tls from 'node:tls';
 import type { LookupFunction } from 'node:net';
 import WebSocket from 'ws';
 import { execa } from 'execa';
-import { userList, CONTRACT, type NginxMode } from '../../stack/topology.ts';
+import { userList, CONTRACT, type NginxMode, type QueueMode } from '../../stack/topology.ts';
 import { tcpScan, redisCommand, type ScanResult, type RedisReply } from './probes.ts';
 import { registerSecret } from '../../scripts/lib/secrets.ts';
 
@@ -18,6 +18,8 @@ export interface HttpResult {
   status: number;
   headers: Record<string, string>;
   body: string;
+  /** the body's bytes, when asked for (RequestOptions.raw): images are not text */
+  raw?: Buffer;
   timeMs: number;
 }
 
@@ -30,6 +32,17 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** keep at most this many body characters (evidence stays small) */
   maxBody?: number;
+  /** also return the body's bytes (HttpResult.raw) */
+  raw?: boolean;
+}
+
+/** The deployment's declared queue settings (its .env: QUEUE_MODE, MAX_QUEUE_DEPTH, JOB_TIMEOUT),
+ *  when known: checks compare the queue's behaviour with them, and skip what needs an unknown one. */
+export interface QueueSettings {
+  mode?: QueueMode;
+  /** 0 = unlimited */
+  maxQueueDepth?: number;
+  jobTimeout?: number;
 }
 
 /** Where probes are sent from: the internet, the VPN, or the host's own loopback. */
@@ -85,6 +98,7 @@ export interface Target {
   httpsPort: number;
   capabilities: Set<Capability>;
   secrets: { adminUsername: string; adminPassword?: string; redisPassword?: string };
+  queue: QueueSettings;
   vantages: Partial<Record<Vantage['name'], Vantage>>;
   host?: HostAccess;
   request(path: string, o?: RequestOptions): Promise<HttpResult>;
@@ -109,6 +123,7 @@ export interface TargetSettings {
   httpsPort?: number;
   secrets: Target['secrets'];
   allowWrites: boolean;
+  queue?: QueueSettings;
   vantages: Target['vantages'];
   host?: HostAccess;
   faults?: boolean;
@@ -141,7 +156,7 @@ export function createTarget(s: TargetSettings): Target {
   return {
     name: s.name, kind: s.kind, mode: s.mode, domain: s.domain, users: userList(s.users),
     publicAddress: s.resolveTo ?? s.domain, vpnAddress: s.vpnAddress, httpPort, httpsPort,
-    capabilities: caps, secrets: s.secrets, vantages: s.vantages, host: s.host,
+    capabilities: caps, secrets: s.secrets, queue: s.queue ?? {}, vantages: s.vantages, host: s.host,
 
     async request(path, o = {}) {
       const url = `${origin(o.scheme ?? 'https')}${path}`;
@@ -151,11 +166,12 @@ export function createTarget(s: TargetSettings): Target {
         method: method as never, headers: o.headers, body: o.body, dispatcher: agent,
         headersTimeout: o.timeoutMs ?? 15_000, bodyTimeout: o.timeoutMs ?? 15_000,
       });
-      const text = await r.body.text();
+      const bytes = Buffer.from(await r.body.arrayBuffer());
+      const text = bytes.toString('utf8');
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(r.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : String(v);
       const max = o.maxBody ?? 20_000;
-      return { method, url, status: r.statusCode, headers, body: text.length > max ? text.slice(0, max) : text, timeMs: Date.now() - t0 };
+      return { method, url, status: r.statusCode, headers, body: text.length > max ? text.slice(0, max) : text, ...(o.raw ? { raw: bytes } : {}), timeMs: Date.now() - t0 };
     },
 
     websocket(path, o = {}) {
