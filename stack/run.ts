@@ -25,7 +25,10 @@ export function generateSecrets(env: NodeJS.ProcessEnv = process.env): Topology[
 
 export function localTopology(mode: NginxMode, o: Partial<TopologyOptions> = {}): Topology {
   const runId = o.runId ?? newRunId();
-  return describeTopology({ runId, runDir: `${tmpdir()}/comfy-verify/${runId}`, mode, secrets: o.secrets ?? generateSecrets(), ...o });
+  // The two nginx modes run the queue's two serving orders (the guide's fifo; round_robin), so a
+  // verify run proves both (jobs.queue-order). Priorities apply in both.
+  const queue = { mode: mode === 'container' ? 'round_robin' as const : 'fifo' as const, ...o.queue };
+  return describeTopology({ runId, runDir: `${tmpdir()}/comfy-verify/${runId}`, mode, secrets: o.secrets ?? generateSecrets(), ...o, queue });
 }
 
 const live = new Set<Stack>();

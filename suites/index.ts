@@ -8,6 +8,7 @@ import { tlsChecks } from './tls.ts';
 import { exposureChecks } from './exposure.ts';
 import { redisChecks } from './redis.ts';
 import { isolationChecks } from './isolation.ts';
+import { jobsChecks } from './jobs.ts';
 import { hostChecks } from './host.ts';
 
 export const SUITES: { name: SuiteName; title: string; checks: Check[] }[] = [
@@ -18,6 +19,7 @@ export const SUITES: { name: SuiteName; title: string; checks: Check[] }[] = [
   { name: 'exposure', title: 'Port exposure', checks: exposureChecks },
   { name: 'redis', title: 'Redis', checks: redisChecks },
   { name: 'isolation', title: 'User isolation', checks: isolationChecks },
+  { name: 'jobs', title: 'Jobs end to end', checks: jobsChecks },
   { name: 'host', title: 'Host (over SSH)', checks: hostChecks },
 ];
 
