@@ -6,6 +6,7 @@ import type { Command } from './lib/args.ts';
 import { verifyCommand } from './commands/verify.ts';
 import { faultsCommand } from './commands/faults.ts';
 import { stackCommand } from './commands/stack.ts';
+import { loadCommand } from './commands/load.ts';
 import { smokeCommand } from './commands/smoke.ts';
 import { checklistCommand } from './commands/checklist.ts';
 
@@ -15,6 +16,7 @@ const COMMANDS: Command[] = [
   stackCommand,
   smokeCommand,
   checklistCommand,
+  loadCommand,
 ];
 
 void main(async () => {

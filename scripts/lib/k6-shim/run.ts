@@ -269,8 +269,9 @@ async function runScenario(s: Scenario, vus: VU[], shared: Shared, live: Live, s
     progress: () => (s.executor === 'per-vu-iterations' ? iterationsDone / (s.vus * s.iterations) : Math.min(1, (Date.now() - start) / totalMs(s))),
   };
   // A VU may start iterations while `wanted(i)` holds; it is interrupted once its grace has run out.
+  const finished = new Set<number>(); // per-vu-iterations: VUs that did all theirs
   const wanted = (i: number) => {
-    if (stopped() || Date.now() >= end) return false;
+    if (stopped() || Date.now() >= end || finished.has(i)) return false;
     return s.executor !== 'ramping-vus' || i < targetAt(s, Date.now() - start);
   };
   const running = new Map<number, Promise<void>>();
@@ -291,6 +292,7 @@ async function runScenario(s: Scenario, vus: VU[], shared: Shared, live: Live, s
         shared.instance.iterationsCompleted = ++live.iterations;
         vu.emit('iterations', 'counter', 1, { scenario: s.name, ...s.tags });
         vu.emit('iteration_duration', 'trend', Date.now() - t, { scenario: s.name, ...s.tags });
+        if (s.executor === 'per-vu-iterations' && n + 1 >= s.iterations) finished.add(i);
       }
     } finally {
       shared.instance.vusActive = --live.vusActive;

@@ -132,8 +132,10 @@ describe('running scripts', () => {
   it('exits 99 when a threshold is crossed, and reports which', async () => {
     const f = script('fail.js', `
       import http from 'k6/http';
+      import { setTimeout } from 'k6/timers';
       export const options = { scenarios: { s: { executor: 'per-vu-iterations', vus: 2, iterations: 2 } }, thresholds: { http_req_failed: ['rate==0'] } };
-      export default async function () { await http.asyncRequest('GET', 'http://${base}/missing'); }
+      // VUs finishing at different times must not be started again
+      export default async function () { await new Promise((r) => setTimeout(r, __VU * 150)); await http.asyncRequest('GET', 'http://${base}/missing'); }
     `);
     const r = await runScript({ script: f, ...quiet }).result;
     expect(r.exitCode).toBe(K6_EXIT.thresholdsFailed);

@@ -1,0 +1,110 @@
+// The load test for real: the local stack (container-nginx mode) reached under the real domain
+// name with --resolve and our CA, the `load` command run as an operator runs it (a child process).
+// Never the real comfy.ahelme.net: every run passes --resolve to a local address.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { localTopology, startLocalStack } from '../../stack/run.ts';
+import { describeStack, containerName, type Stack, type StackDescriptor } from '../../stack/stack.ts';
+import { localTarget } from '../../suites/lib/local-target.ts';
+import { ROOT } from '../../stack/images.ts';
+import { workflowFixtureText } from './load.ts';
+import type { LoadReport } from '../lib/load/report.ts';
+
+const TSX = join(ROOT, 'node_modules/.bin/tsx');
+let stack: Stack | undefined;
+let d: StackDescriptor;
+let reports: string;
+
+const cli = (args: string[]) => execa(TSX, [join(ROOT, 'scripts/cli.ts'), 'load', ...args], {
+  cwd: mkdtempSync(join(tmpdir(), 'cv-cwd-')), reject: false, all: true, timeout: 180_000, env: { COMFY_VERIFY_REPORTS: reports },
+});
+const remote = () => ['--target', `https://${d.domain}`, '--resolve', d.publicAddress, '--ca', `${d.runDir}/tls/ca.pem`];
+const report = () => JSON.parse(readFileSync(join(reports, 'load', 'summary.json'), 'utf8')) as LoadReport;
+const queue = async () => JSON.parse((await localTarget(d).request('/api/queue/status')).body) as { pending_jobs: number; running_jobs: number };
+
+beforeAll(async () => {
+  // A quick mock GPU, as `npm run load` uses: the platform is under test, not the GPU.
+  stack = await startLocalStack(localTopology('container', { worker: { delayMs: 200 } }));
+  d = describeStack(stack);
+  reports = mkdtempSync(join(tmpdir(), 'cv-reports-'));
+}, 300_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('load', () => {
+  it('the committed workflow fixture is what fixtures/workflows.ts generates, 70-100 KB', () => {
+    const text = readFileSync(join(ROOT, 'fixtures/load/workflow.json'), 'utf8');
+    expect(text).toBe(workflowFixtureText());
+    expect(text.length).toBeGreaterThan(70_000);
+    expect(text.length).toBeLessThan(100_000);
+  });
+
+  it('smoke: 20 participants, one job each, every threshold met; the report says so', async () => {
+    const r = await cli(['--scenario', 'smoke', ...remote(), '--allow-writes']);
+    expect(r.exitCode, r.all).toBe(0);
+    expect(r.all).toMatch(/PASS: 20 users, every threshold met/);
+    const s = report();
+    expect(s.verdict).toBe('pass');
+    expect(s.scenario).toBe('smoke');
+    expect(s.jobsCompleted).toBe(20);
+    expect(s.perUser.map((u) => [u.user, u.jobs])).toEqual(Array.from({ length: 20 }, (_, i) => [`user${String(i + 1).padStart(3, '0')}`, 1]));
+    expect(s.thresholds.length).toBeGreaterThanOrEqual(9);
+    expect(s.thresholds.every((t) => t.ok)).toBe(true);
+    // every participant's journey happened: page, socket, job, output
+    const checks = Object.fromEntries(s.summary.checks.map((c) => [c.name, c]));
+    for (const name of ['workspace page is ComfyUI', 'system_stats answers', 'job accepted (201)', 'job completed', 'output image served']) {
+      expect(checks[name], name).toMatchObject({ passes: 20, fails: 0 });
+    }
+    expect(s.latency.wsRtt.count).toBeGreaterThanOrEqual(20);
+    expect(s.series.queue.length).toBeGreaterThan(0);
+    expect(s.cleanup).toMatchObject({ submitted: 20, deleted: 0, leftFinished: 20 });
+    const html = readFileSync(join(reports, 'load', 'index.html'), 'utf8');
+    expect(html).toMatch(/PASS — 20 participants, every threshold met/);
+    expect(html).toContain('<svg');
+  }, 200_000);
+
+  it('a broken threshold is exit 1 with the reason', async () => {
+    const r = await cli(['--scenario', 'smoke', '--users', '3', ...remote(), '--allow-writes', '-e', 'P95_API_MS=0.5']);
+    expect(r.exitCode, r.all).toBe(1);
+    expect(r.all).toMatch(/FAIL: http_req_duration\{kind:api\} p\(95\)<0\.5: measured \d+ ms/);
+    expect(report().verdict).toBe('fail');
+  }, 200_000);
+
+  it('refuses a remote target without --allow-writes, and caps users and duration', async () => {
+    const before = await queue();
+    for (const [args, msg] of [
+      [[], /refusing to load .* --allow-writes/s],
+      [['--allow-writes', '--users', '41'], /--users must be a whole number from 1 to 40 against a remote target/],
+      [['--allow-writes', '--duration', '16m'], /at most 15 minutes/],
+    ] as const) {
+      const r = await cli(['--scenario', 'workshop', ...remote(), ...args]);
+      expect(r.exitCode, r.all).toBe(2);
+      expect(r.all).toMatch(msg);
+    }
+    expect(await queue()).toEqual(before);
+  }, 60_000);
+
+  it('Ctrl-C: the run stops, the pending jobs it created are deleted, exit 2', async () => {
+    // No GPU worker: every job stays pending.
+    await execa('docker', ['stop', '-t', '1', containerName(d.runId, 'worker')]);
+    try {
+      const run = cli(['--scenario', 'workshop', '--users', '4', '--duration', '2m', ...remote(), '--allow-writes']);
+      const deadline = Date.now() + 60_000;
+      while ((await queue()).pending_jobs < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+      expect((await queue()).pending_jobs).toBe(4);
+      run.kill('SIGINT');
+      const r = await run;
+      expect(r.exitCode, r.all).toBe(2);
+      expect(r.all).toMatch(/deleted 4 unfinished job\(s\)/);
+      expect((await queue()).pending_jobs).toBe(0);
+      expect(report().reasons.join()).toMatch(/interrupted/);
+    } finally {
+      await execa('docker', ['start', containerName(d.runId, 'worker')]);
+    }
+  }, 120_000);
+});
