@@ -9,6 +9,7 @@ import { exposureChecks } from './exposure.ts';
 import { redisChecks } from './redis.ts';
 import { isolationChecks } from './isolation.ts';
 import { jobsChecks } from './jobs.ts';
+import { browserChecks } from './browser.ts';
 import { hostChecks } from './host.ts';
 
 export const SUITES: { name: SuiteName; title: string; checks: Check[] }[] = [
@@ -20,6 +21,7 @@ export const SUITES: { name: SuiteName; title: string; checks: Check[] }[] = [
   { name: 'redis', title: 'Redis', checks: redisChecks },
   { name: 'isolation', title: 'User isolation', checks: isolationChecks },
   { name: 'jobs', title: 'Jobs end to end', checks: jobsChecks },
+  { name: 'browser', title: 'In the browser', checks: browserChecks },
   { name: 'host', title: 'Host (over SSH)', checks: hostChecks },
 ];
 

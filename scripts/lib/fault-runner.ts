@@ -1,10 +1,15 @@
 // Runs the fault catalogue against a running stack: the clean stack first (any failure there
 // is a false alarm), then each fault applied, the checks run, and the stack put back.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Stack } from '../../stack/stack.ts';
 import type { Fault } from '../../stack/faults/fault.ts';
 import type { Topology } from '../../stack/topology.ts';
 import { runChecks, type Check, type CheckResult } from '../../suites/lib/check.ts';
 import type { Target } from '../../suites/lib/target.ts';
+
+/** Screenshots taken under faults are not what participants see: they stay out of reports/. */
+const FAULT_ARTIFACTS = join(tmpdir(), 'comfy-verify-fault-artifacts');
 
 export interface FaultRecord {
   id: string;
@@ -31,7 +36,7 @@ export async function runFault(
   {
     // Slow checks (idle timeouts) only where the fault is about them: the catalogue stays minutes, not hours.
     const run = checks.filter((c) => !c.slow || fault.expect.includes(c.id));
-    const results = await runChecks(run, target, { concurrency: 10 });
+    const results = await runChecks(run, target, { concurrency: 10, artifactsDir: FAULT_ARTIFACTS });
     const failed = results.filter((r) => r.status === 'fail').map((r) => r.id);
     const messages = Object.fromEntries(results.filter((r) => r.status === 'fail').map((r) => [r.id, r.message]));
     const firstMsg = messages[fault.expect[0]] ?? '';
@@ -60,7 +65,7 @@ export async function runCatalogue(
 ): Promise<CatalogueReport> {
   const t0 = Date.now();
   const clean = stack.topology;
-  const baseline = await runChecks(checks.filter((c) => !c.slow), target);
+  const baseline = await runChecks(checks.filter((c) => !c.slow), target, { artifactsDir: FAULT_ARTIFACTS });
   const falseAlarms = baseline.filter((r) => r.status === 'fail');
   for (const f of falseAlarms) progress(`✖ false alarm on the clean stack: ${f.id}: ${f.message}`);
   const records = [];

@@ -1,0 +1,177 @@
+// browser: what participants and the operator see in a real browser (Chromium): every workspace
+// loads cleanly with its WebSocket, Queue Prompt goes through the queue, and the admin dashboard
+// is live. Screenshots of every page go to the reports (screenshots/), with a contact sheet.
+import { join } from 'node:path';
+import type { Page } from 'playwright';
+import { defineCheck, type CheckContext } from './lib/check.ts';
+import { each } from './lib/http.ts';
+import { withBrowser, newContext, origin, pageProblems, handshakes, screenshotsDir, contactSheet } from './lib/browser.ts';
+import { Jobs, outputFiles, probeUser, sleep, FINISHED, type Job } from './lib/jobs.ts';
+import { tagMetadata } from './lib/writes.ts';
+import { OUTPUT_DIR } from './isolation.ts';
+
+/** "Within seconds": the dashboard refreshes on a /ws event within a moment (its poll is a fallback). */
+const LIVE_MS = 4_000;
+
+/** Polls a text until it matches; returns every distinct value seen (the last one last). */
+async function textsUntil(page: Page, selector: string, done: (t: string) => boolean, timeoutMs: number): Promise<string[]> {
+  const seen: string[] = [];
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(150)) {
+    const t = ((await page.locator(selector).first().textContent({ timeout: 1_000 }).catch(() => null)) ?? '').trim();
+    if (t !== seen.at(-1)) seen.push(t);
+    if (done(t)) break;
+  }
+  return seen;
+}
+
+const count = async (page: Page, id: string) => Number((await page.locator(`#${id}`).textContent()) ?? NaN);
+
+export const browserChecks = [
+  defineCheck({
+    id: 'browser.workspaces', suite: 'browser', timeoutMs: 120_000,
+    title: 'every /userNNN/ loads in Chromium with no console error or failed request, and its WebSocket connects (101)',
+    async run(ctx) {
+      const dir = screenshotsDir(ctx);
+      return withBrowser(ctx, async (b) => {
+        const context = await newContext(b);
+        const bad: string[] = [];
+        const shots: { caption: string; file: string }[] = [];
+        // One screenshot at a time: concurrent captures in one headless Chromium can mix up tiles.
+        let camera = Promise.resolve();
+        await each(ctx.target.users, async (u) => {
+          const page = await context.newPage();
+          const problems = pageProblems(page);
+          const ws = await handshakes(page);
+          const wsPath = `/${u}/ws`;
+          try {
+            const r = await page.goto(`${origin(ctx.target)}/${u}/`, { waitUntil: 'load', timeout: 15_000 });
+            const title = await page.title();
+            if (r?.status() !== 200 || !/ComfyUI/.test(title)) problems.push(`HTTP ${r?.status()}, title "${title}"`);
+            // The app's own requests (system_stats) and its socket, then a settled page.
+            await page.waitForLoadState('networkidle', { timeout: 10_000 }).catch(() => problems.push('the page never settled (network busy for 10 s)'));
+            for (const deadline = Date.now() + 5_000; ![...ws.keys()].some((k) => new URL(k).pathname === wsPath) && Date.now() < deadline;) await sleep(100);
+            const status = [...ws].find(([k]) => new URL(k).pathname === wsPath)?.[1];
+            if (status !== 101) problems.push(`WebSocket ${wsPath}: ${status === undefined ? 'no handshake answer' : `HTTP ${status}`}`);
+            const file = join(dir, `${u}.png`);
+            const shot = camera.then(() => page.screenshot({ path: file }));
+            camera = shot.then(() => {}, () => {});
+            await shot;
+            shots.push({ caption: u, file });
+            ctx.record(u, { status: r?.status(), title, websocket: status, problems: [...problems] });
+          } catch (e) {
+            problems.push((e as Error).message.split('\n')[0]);
+            ctx.record(u, { problems: [...problems] });
+          } finally {
+            await page.close();
+          }
+          if (problems.length) bad.push(`${u}: ${problems.slice(0, 3).join('; ')}`);
+        }, 5);
+        shots.sort((x, y) => x.caption.localeCompare(y.caption));
+        const sheet = join(dir, 'contact-sheet.png');
+        await contactSheet(b, shots, sheet);
+        ctx.record('screenshots', { dir, files: shots.map((s) => s.file), contactSheet: sheet });
+        ctx.expect(bad.length === 0, `all ${ctx.target.users.length} workspaces load cleanly with their WebSocket`, bad.join(' | '));
+        return `${ctx.target.users.length} workspaces clean; screenshots in ${dir}`;
+      });
+    },
+  }),
+
+  defineCheck({
+    id: 'browser.queue-prompt', suite: 'browser', needs: ['write'], timeoutMs: 60_000,
+    title: 'Queue Prompt in a workspace submits to the queue (POST /api/jobs as that user) and its status box reaches "completed"',
+    async run(ctx) {
+      const user = ctx.target.users[0];
+      const jobs = new Jobs(ctx, 'queue-prompt');
+      let jobId: string | undefined;
+      try {
+        return await withBrowser(ctx, async (b) => {
+          const page = await (await newContext(b)).newPage();
+          // What the extension sends is checked as sent; the job is then tagged on its way, so it is
+          // recognisable as ours in the queue's history like every job the harness makes.
+          let sent: { user_id?: unknown; priority?: unknown; metadata?: Record<string, unknown> } | undefined;
+          await page.route('**/api/jobs', async (route) => {
+            if (route.request().method() !== 'POST') return route.continue();
+            sent = route.request().postDataJSON();
+            await route.continue({ postData: JSON.stringify({ ...sent, metadata: { ...sent?.metadata, ...tagMetadata('browser.queue-prompt') } }) });
+          });
+          await page.goto(`${origin(ctx.target)}/${user}/`, { waitUntil: 'load', timeout: 15_000 });
+          const answer = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/jobs' && r.request().method() === 'POST', { timeout: 10_000 });
+          answer.catch(() => {});
+          await page.click('#queue-button', { timeout: 5_000 });
+          const res = await answer.catch(() => ctx.fail('Queue Prompt sent no POST to the public /api/jobs within 10 s'));
+          const job = (await res.json().catch(() => null)) as Job | null;
+          jobId = job?.id;
+          if (jobId) jobs.created.add(jobId);
+          ctx.record('Queue Prompt → POST /api/jobs', { status: res.status(), url: res.url(), job: job?.id }, { user_id: sent?.user_id, priority: sent?.priority, metadata: sent?.metadata });
+          ctx.expect(sent?.user_id === user, `the job is submitted as ${user}`, sent?.user_id);
+          ctx.expect(res.status() === 201, 'the queue accepts it (201)', `HTTP ${res.status()}`);
+          const texts = await textsUntil(page, '#job-status-text', (t) => /completed|failed|cancelled/i.test(t), 40_000);
+          ctx.record('#job-status-text as it changed', texts);
+          await page.screenshot({ path: join(screenshotsDir(ctx), `${user}-queue-prompt.png`) });
+          ctx.expect(await page.locator('#queue-redirect-status').isVisible(), 'the status box #queue-redirect-status is shown');
+          ctx.expect(/completed/i.test(texts.at(-1) ?? ''), 'the status box reaches "completed"', texts.at(-1) || 'empty');
+          return texts.join(' → ');
+        });
+      } finally {
+        // The image is a participant's (user001's): remove it; the job stays in the history, tagged.
+        const done = jobId ? await jobs.get(jobId).catch(() => null) : null;
+        for (const f of outputFiles(done?.result)) await ctx.target.host?.serviceExec(user, ['sh', '-c', `find ${OUTPUT_DIR} -name '${f.filename}' -delete`]);
+        await jobs.cleanup();
+      }
+    },
+  }),
+
+  defineCheck({
+    id: 'browser.dashboard', suite: 'browser', needs: ['admin', 'write'], timeoutMs: 60_000,
+    title: 'the admin dashboard (through nginx, logged in) is "● Live": counts and job list follow a job within seconds, Cancel works',
+    async run(ctx) {
+      const { adminUsername: username, adminPassword: password } = ctx.target.secrets;
+      const jobs = new Jobs(ctx, 'dashboard');
+      try {
+        return await withBrowser(ctx, async (b) => {
+          const page = await (await newContext(b, { httpCredentials: { username, password: password! } })).newPage();
+          const problems = pageProblems(page);
+          const r = await page.goto(`${origin(ctx.target)}/admin`, { waitUntil: 'load', timeout: 15_000 });
+          ctx.record('GET /admin (logged in)', { status: r?.status(), title: await page.title() });
+          ctx.expect(r?.status() === 200 && (await page.title()) === 'ComfyUI Admin Dashboard', 'the dashboard page (title "ComfyUI Admin Dashboard")', `HTTP ${r?.status()}, "${await page.title()}"`);
+          const live = await textsUntil(page, '#refresh-indicator', (t) => t.includes('● Live'), 8_000);
+          ctx.record('#refresh-indicator', live);
+          ctx.expect(live.at(-1)?.includes('● Live') ?? false, 'the live indicator shows "● Live" (its /ws is connected)', live.at(-1));
+          const item = (id: string) => page.locator('#job-list .job-item', { hasText: id.slice(0, 8) });
+          const before = await count(page, 'stat-completed');
+
+          // A job appears within seconds, and its completion too.
+          const job = await jobs.submit({ user_id: probeUser('dashboard'), priority: 1 });
+          const t0 = Date.now();
+          const shown = await item(job.id).first().waitFor({ timeout: LIVE_MS }).then(() => Date.now() - t0, () => undefined);
+          ctx.expect(shown !== undefined, `the new job is listed within ${LIVE_MS / 1000} s`, 'not listed');
+          const { job: done } = await jobs.follow(job.id, (j) => FINISHED.includes(j.status), 30_000);
+          ctx.expect(done?.status === 'completed', 'the job completes', done?.status);
+          const t1 = Date.now();
+          const completedShown = await item(job.id).and(page.locator('.completed')).first().waitFor({ timeout: LIVE_MS }).then(() => Date.now() - t1, () => undefined);
+          const after = await count(page, 'stat-completed');
+          ctx.record('the job on the dashboard', { listedAfterMs: shown, completedShownAfterMs: completedShown, completedCount: { before, after } });
+          ctx.expect(completedShown !== undefined, `its completion shows within ${LIVE_MS / 1000} s`, await item(job.id).first().getAttribute('class').catch(() => 'gone'));
+          ctx.expect(after > before, '#stat-completed counts it', `${before} → ${after}`);
+          await page.screenshot({ path: join(screenshotsDir(ctx), 'admin.png'), fullPage: true });
+
+          // Cancel: a job that is still pending or running, cancelled from its item.
+          const victim = await jobs.submit({ user_id: probeUser('dashboard'), priority: 3, label: 'submit a job to cancel from the dashboard' });
+          const button = item(victim.id).locator('button', { hasText: 'Cancel' });
+          await button.click({ timeout: LIVE_MS }).catch(() => ctx.fail(`no Cancel button for the new job within ${LIVE_MS / 1000} s`));
+          const gone = await jobs.follow(victim.id, (j) => j.status === 'cancelled' || FINISHED.includes(j.status), 3_000, 100);
+          ctx.record('after Cancel', gone.job ? { status: gone.job.status } : 'removed (404)');
+          ctx.expect(!gone.job || gone.job.status === 'cancelled', 'Cancel removes the pending job or marks the running one cancelled', gone.job?.status);
+          const active = item(victim.id).and(page.locator('.pending, .running'));
+          let stale = true;
+          for (const deadline = Date.now() + LIVE_MS; stale && Date.now() < deadline; await sleep(150)) stale = (await active.count()) > 0;
+          ctx.expect(!stale, `the list stops showing it as pending or running within ${LIVE_MS / 1000} s`, 'still shown as active');
+          ctx.expect(problems.length === 0, 'no console error or failed request on the dashboard', problems.slice(0, 3).join('; '));
+          return `live; job listed after ${shown} ms, completion after ${completedShown} ms; Cancel works`;
+        });
+      } finally {
+        await jobs.cleanup();
+      }
+    },
+  }),
+];

@@ -1,0 +1,88 @@
+// A real browser (Chromium through Playwright) aimed at the target: the domain resolves to the
+// target's address, certificate validity is left to the tls suite (as for every other suite).
+import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright';
+import type { CheckContext } from './check.ts';
+import type { Target } from './target.ts';
+import { REPORTS_DIR } from '../../scripts/lib/report.ts';
+
+export const CHROMIUM_PATH = process.env.COMFY_VERIFY_CHROMIUM || '/usr/bin/chromium';
+/** Quiet, offline-friendly Chromium: nothing but the target is contacted. */
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--disable-quic', '--no-first-run'];
+
+/** The domain resolves to the target's address (the local stack, or --resolve), like curl --resolve. */
+export const resolverArgs = (t: Pick<Target, 'domain' | 'publicAddress'>): string[] =>
+  t.publicAddress && t.publicAddress !== t.domain ? [`--host-resolver-rules=MAP ${t.domain} ${t.publicAddress}`] : [];
+
+export const origin = (t: Pick<Target, 'domain' | 'httpsPort'>) => `https://${t.domain}${t.httpsPort === 443 ? '' : `:${t.httpsPort}`}`;
+
+export function launch(t: Target): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, ...resolverArgs(t)] });
+}
+
+export function newContext(b: Browser, o: { httpCredentials?: { username: string; password: string } } = {}): Promise<BrowserContext> {
+  return b.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 }, ...o });
+}
+
+/** Runs body with a fresh browser, closed afterwards whatever happens. */
+export async function withBrowser<T>(ctx: CheckContext, body: (b: Browser) => Promise<T>): Promise<T> {
+  let b: Browser;
+  try {
+    b = await launch(ctx.target);
+  } catch (e) {
+    return ctx.fail(`Chromium did not start (${CHROMIUM_PATH}): ${(e as Error).message.split('\n')[0]}`);
+  }
+  try {
+    return await body(b);
+  } finally {
+    await b.close().catch(() => {});
+  }
+}
+
+/** What a page did wrong while loading: console errors, uncaught exceptions, failed or 4xx/5xx requests. */
+export function pageProblems(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text().slice(0, 160)}`); });
+  page.on('pageerror', (e) => problems.push(`uncaught: ${e.message.slice(0, 160)}`));
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.method()} ${r.url()} (${r.failure()?.errorText})`));
+  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${r.request().method()} ${r.url()}`); });
+  return problems;
+}
+
+/** WebSocket handshakes the page made, with the status the server answered (Chromium's DevTools protocol). */
+export async function handshakes(page: Page): Promise<Map<string, number>> {
+  const seen = new Map<string, number>();
+  const urls = new Map<string, string>();
+  const cdp = await page.context().newCDPSession(page);
+  cdp.on('Network.webSocketCreated', (e: { requestId: string; url: string }) => urls.set(e.requestId, e.url));
+  cdp.on('Network.webSocketHandshakeResponseReceived', (e: { requestId: string; response: { status: number } }) => {
+    seen.set(urls.get(e.requestId) ?? e.requestId, e.response.status);
+  });
+  await cdp.send('Network.enable');
+  return seen;
+}
+
+/** Where screenshots go: the run's artifacts dir when the runner gives one, else reports/screenshots. */
+export function screenshotsDir(ctx: CheckContext): string {
+  const dir = ctx.artifactsDir ? join(ctx.artifactsDir, 'screenshots') : join(REPORTS_DIR, 'screenshots');
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** One picture of many: the images in a grid with captions, rendered by the browser itself. */
+export async function contactSheet(b: Browser, images: { caption: string; file: string }[], out: string): Promise<void> {
+  const cells = images.map((i) => `<figure><img src="data:image/png;base64,${readFileSync(i.file).toString('base64')}"><figcaption>${i.caption.replace(/[<&]/g, '')}</figcaption></figure>`).join('');
+  const html = `<!DOCTYPE html><html><head><style>
+    body { margin: 0; padding: 12px; background: #111; font: 13px system-ui, sans-serif; color: #ddd; display: grid; grid-template-columns: repeat(5, 320px); gap: 10px; }
+    figure { margin: 0; } img { width: 320px; height: 200px; object-fit: cover; border: 1px solid #444; display: block; } figcaption { padding: 3px 0; }
+  </style></head><body>${cells}</body></html>`;
+  const page = await b.newPage({ viewport: { width: 5 * 330 + 14, height: 400 } });
+  try {
+    await page.setContent(html, { waitUntil: 'load' });
+    writeFileSync(out, await page.screenshot({ fullPage: true }));
+  } finally {
+    await page.close();
+  }
+}
