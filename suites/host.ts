@@ -199,7 +199,7 @@ export const hostChecks = [
         if (c.exitCode !== 0 && /No such container|is not running/i.test(c.stderr)) stopped.push(u);
         else if (c.exitCode !== 0) crossed.push(`${u}: cannot stat ${OUTPUT_DIR} (${firstLine(c)})`);
         else if (owner !== u) crossed.push(`${u}'s ${OUTPUT_DIR} is ${owner ? `${owner}'s directory` : `not data/outputs/${u} (inode ${inode})`}`);
-      }, 4);
+      }, 8);
       ctx.record('containers\' output directories', { checked: users.length, wrong: crossed });
       ctx.expect(bad.length === 0, `${outputsDir}/user001…${users.at(-1)} all separate directories`, bad.join('; '));
       ctx.expect(crossed.length === 0, 'each user\'s container mounts its own directory', crossed.join('; '));
