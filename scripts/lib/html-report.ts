@@ -159,23 +159,28 @@ ${fa.length ? `<p class="alarm">False alarms (failed on the clean stack): ${fa.m
 <tbody>${rows.join('')}</tbody></table></section>`;
 }
 
-function screenshotsHtml(shots: NonNullable<ReportExtras['screenshots']>): string {
+function screenshotsHtml(all: NonNullable<ReportExtras['screenshots']>): string {
+  // The browser suite's own contact-sheet.png is a composite of the same pictures: the grid below replaces it.
+  const shots = all.filter((s) => s.name !== 'contact-sheet.png');
   if (!shots.length) return '';
-  const figs = shots.map((s) => `<figure>${s.dataUri
+  const fig = (s: (typeof shots)[number]) => `<figure>${s.dataUri
     ? `<img src="${s.dataUri}" alt="${esc(s.name)}">`
-    : `<a href="screenshots/${encodeURIComponent(s.name)}">${esc(s.name)} (${Math.round(s.bytes / 1024 / 1024)} MB, not embedded)</a>`}<figcaption>${esc(s.name.replace(/\.png$/i, ''))}</figcaption></figure>`);
-  return `<section class="shots" id="screenshots"><h2>Browser screenshots <small>${plural(shots.length, 'page')}</small></h2>
-<p class="what">What a participant's browser showed, one picture per page (from <code>screenshots/</code>).</p>
-<div class="sheet">${figs.join('')}</div></section>`;
+    : `<a href="screenshots/${encodeURIComponent(s.name)}">${esc(s.name)} (${Math.round(s.bytes / 1024 / 1024)} MB, not embedded)</a>`}<figcaption>${esc(s.name.replace(/\.png$/i, ''))}</figcaption></figure>`;
+  const workspaces = shots.filter((s) => /^user\d+\.png$/i.test(s.name));
+  const others = shots.filter((s) => !workspaces.includes(s));
+  return `<section class="shots" id="screenshots"><h2>Browser screenshots <small>${plural(shots.length, 'picture')}</small></h2>
+<p class="what">What a participant's browser showed (from <code>screenshots/</code>)${workspaces.length ? ': every workspace, then the other pages' : ''}.</p>
+${workspaces.length ? `<div class="sheet">${workspaces.map(fig).join('')}</div>` : ''}
+${others.length ? `${workspaces.length ? '<h3>Other pages</h3>' : ''}<div class="sheet wide">${others.map(fig).join('')}</div>` : ''}</section>`;
 }
 
 interface Threshold { name: string; ok: boolean; detail?: string }
 /** The load summary's shape belongs to the load command; this reads the common ones (its own, and k6's). */
-export function loadView(s: Record<string, unknown>): { verdict?: string; thresholds: Threshold[]; facts: [string, string][] } {
+export function loadView(s: Record<string, unknown>): { verdict?: string; reasons: string[]; thresholds: Threshold[]; facts: [string, string][] } {
   const ok = (v: unknown): boolean | undefined => typeof v === 'boolean' ? v
     : v && typeof v === 'object' ? (['ok', 'pass', 'passed'].map((k) => (v as Record<string, unknown>)[k]).find((b) => typeof b === 'boolean') as boolean | undefined) : undefined;
   const detail = (v: unknown) => v && typeof v === 'object'
-    ? ['value', 'observed', 'actual', 'limit', 'threshold'].filter((k) => (v as Record<string, unknown>)[k] !== undefined).map((k) => `${k} ${fmtVal((v as Record<string, unknown>)[k])}`).join(', ') || undefined : undefined;
+    ? ['value', 'observed', 'actual', 'limit', 'threshold'].filter((k) => ![undefined, ''].includes((v as Record<string, unknown>)[k] as string)).map((k) => `${k === 'value' ? '' : `${k} `}${fmtVal((v as Record<string, unknown>)[k])}`).join(', ') || undefined : undefined;
   const th: Threshold[] = [];
   const t = s.thresholds;
   if (Array.isArray(t)) for (const x of t) {
@@ -193,8 +198,9 @@ export function loadView(s: Record<string, unknown>): { verdict?: string; thresh
   const v = s.verdict ?? s.status ?? (typeof s.pass === 'boolean' ? (s.pass ? 'PASS' : 'FAIL') : typeof s.ok === 'boolean' ? (s.ok ? 'PASS' : 'FAIL') : undefined);
   const verdict = v !== undefined ? String(v) : th.length ? (th.every((x) => x.ok) ? 'PASS' : 'FAIL') : undefined;
   const facts = Object.entries(s).filter(([k, x]) => !['verdict', 'status', 'pass', 'ok'].includes(k) && (typeof x === 'number' || typeof x === 'string')).slice(0, 12)
-    .map(([k, x]) => [k, fmtVal(x)] as [string, string]);
-  return { verdict, thresholds: th, facts };
+    .map(([k, x]) => [k.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase(), fmtVal(x)] as [string, string]); // jobsCompleted -> jobs completed
+  const reasons = Array.isArray(s.reasons) ? s.reasons.map(String) : [];
+  return { verdict, reasons, thresholds: th, facts };
 }
 const fmtVal = (v: unknown) => (typeof v === 'number' ? String(Math.round(v * 100) / 100) : typeof v === 'string' ? v : JSON.stringify(v));
 
@@ -204,6 +210,7 @@ function loadHtml(l: NonNullable<ReportExtras['load']>): string {
   return `<section class="load" id="load"><h2>Load test ${v.verdict ? `<span class="badge ${good ? 'pass' : 'fail'}">${esc(v.verdict)}</span>` : ''}</h2>
 <p class="what">Many participants at once (from <code>load/summary.json</code>, written ${l.writtenAt ? esc(when(l.writtenAt)) : 'earlier'}).
 ${l.hasPage ? 'Full results: <a href="load/index.html">load/index.html</a>.' : 'The full load page (load/index.html) is not there.'}</p>
+${v.reasons.length ? `<ul class="reasons">${v.reasons.map((x) => `<li>${esc(x)}</li>`).join('')}</ul>` : ''}
 ${v.thresholds.length ? `<table class="matrix"><thead><tr><th>Threshold</th><th>Result</th><th>Seen</th></tr></thead><tbody>${v.thresholds.map((t) =>
     `<tr><td>${esc(t.name)}</td><td>${t.ok ? '<span class="badge pass">Met</span>' : '<span class="badge fail">Not met</span>'}</td><td>${esc(t.detail ?? '')}</td></tr>`).join('')}</tbody></table>` : '<p class="none">No thresholds in the summary.</p>'}
 ${v.facts.length ? `<table class="kv">${v.facts.map(([k, x]) => `<tr><th>${esc(k)}</th><td>${esc(x)}</td></tr>`).join('')}</table>` : ''}</section>`;
@@ -256,6 +263,7 @@ ul.plain{list-style:none;margin:0;padding:0}ul.plain li{white-space:nowrap}.mark
 .alarm{background:#fdecec;border-left:6px solid #c5221f;padding:6px 10px}
 .sheet{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:12px}
 .sheet figure{margin:0;border:1px solid #dfe3e6;border-radius:6px;padding:6px;break-inside:avoid}
+.sheet.wide{grid-template-columns:repeat(auto-fill,minmax(320px,1fr))}h3{font-size:16px;margin:14px 0 6px}.reasons{color:#a50e0e}
 .sheet img{width:100%;display:block;border-radius:3px}.sheet figcaption{font-size:12px;text-align:center;margin-top:4px;font-weight:600}
 .tools{float:right}.tools button{font:inherit;font-size:13px;margin-left:6px;padding:3px 10px;border:1px solid #c4c9cd;background:#fff;border-radius:4px;cursor:pointer}
 nav.toc{font-size:14px;margin:0 0 24px}nav.toc a{margin-right:14px;color:#1a5fb4}
