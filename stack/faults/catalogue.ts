@@ -40,7 +40,8 @@ export const FAULTS: Fault[] = [
     description: 'Redis is not running: the queue-manager must report itself unhealthy',
     expect: ['health.api-healthy', 'redis.vpn-auth', 'redis.requires-password'],
     // With no Redis there is no queue: everything that reads or writes it fails too.
-    collateral: ['routing.queue-status', 'routing.api-methods', 'websocket.job-event', 'websocket.many-sockets', 'redis.bind-address', 'isolation.user-id-validation'],
+    collateral: ['routing.queue-status', 'routing.api-methods', 'websocket.job-event', 'websocket.many-sockets', 'redis.bind-address', 'isolation.user-id-validation',
+      'jobs.lifecycle', 'jobs.failure', 'jobs.cancel', 'jobs.priority', 'jobs.queue-order', 'jobs.queue-full', 'jobs.invalid', 'browser.queue-prompt', 'browser.dashboard'],
     message: /unhealthy|redis_connected/,
     apply: (t) => withService(t, 'redis', (s) => { s.enabled = false; }, 'redis-down'),
   }),
@@ -69,12 +70,14 @@ export const FAULTS: Fault[] = [
     id: 'ws-without-upgrade-headers', modes: ['container'],
     description: '/ws proxied without the Upgrade and Connection headers: no WebSocket reaches the queue-manager',
     expect: ['websocket.api-upgrade', 'websocket.pong', 'websocket.job-event', 'websocket.idle-survives', 'websocket.many-sockets'],
+    // Checks that follow a job by its /ws events, and the dashboard's live view, go blind too.
+    collateral: ['jobs.lifecycle', 'jobs.failure', 'jobs.cancel', 'browser.dashboard'],
     apply: (t) => withNginx(t, 'ws-without-upgrade-headers', (c) => dropInLocation(c, '= /ws', /proxy_set_header (Upgrade|Connection)/)),
   }),
   defineFault({
     id: 'user-ws-without-upgrade-headers', modes: ['host'],
     description: 'the user locations proxied without the Upgrade headers: ComfyUI\'s own WebSocket fails',
-    expect: ['websocket.user-upgrade', 'websocket.idle-survives'],
+    expect: ['websocket.user-upgrade', 'websocket.idle-survives', 'browser.workspaces'],
     apply: (t) => withNginx(t, 'user-ws-without-upgrade-headers', (c) =>
       c.replace(/(location \/user\d+\/ \{[^}]*?)\n\s*proxy_set_header Upgrade[^\n]*\n\s*proxy_set_header Connection[^\n]*/g, '$1')),
   }),
@@ -94,13 +97,13 @@ export const FAULTS: Fault[] = [
   defineFault({
     id: 'user-location-missing', modes: ['container'],
     description: 'user007 has no location block: that participant gets a 404',
-    expect: ['routing.user-identity', 'health.frontends', 'websocket.user-upgrade'],
+    expect: ['routing.user-identity', 'health.frontends', 'websocket.user-upgrade', 'browser.workspaces'],
     apply: (t) => withNginx(t, 'user-location-missing', (c) => editLocation(c, '/user007/', () => ' return 404; ')),
   }),
   defineFault({
     id: 'frontend-down', modes: ['container'],
     description: 'user012\'s frontend container is not running',
-    expect: ['health.frontends', 'routing.user-identity', 'websocket.user-upgrade'],
+    expect: ['health.frontends', 'routing.user-identity', 'websocket.user-upgrade', 'browser.workspaces'],
     // nginx -t fails too: "host not found in upstream user012" (a reload now would fail as well).
     collateral: ['host.nginx-config'],
     apply: (t) => withService(t, userId(12), (s) => { s.enabled = false; }, 'frontend-down'),
@@ -147,7 +150,8 @@ export const FAULTS: Fault[] = [
   defineFault({
     id: 'shared-output-volume', modes: ['host'],
     description: 'one output directory mounted into every user\'s container',
-    expect: ['isolation.container-view', 'isolation.cross-user-urls', 'host.output-dirs'],
+    // A finished job's image is then at /app/output/<user>/ inside every container.
+    expect: ['isolation.container-view', 'isolation.cross-user-urls', 'host.output-dirs', 'jobs.lifecycle'],
     apply: (t) => {
       let c = t;
       for (const s of t.services.filter((x) => x.kind === 'frontend')) {
@@ -161,6 +165,8 @@ export const FAULTS: Fault[] = [
     id: 'admin-empty-password', modes: ['container'],
     description: 'ADMIN_PASSWORD left empty, and a dashboard that then lets anyone in with an empty password',
     expect: ['routing.admin-auth'],
+    // The operator's real password no longer opens the dashboard.
+    collateral: ['browser.dashboard'],
     apply: (t) => withService(t, 'admin', (s) => { s.env.ADMIN_PASSWORD = ''; s.env.FAULT_ACCEPT_EMPTY_PASSWORD = 'true'; }, 'admin-empty-password'),
   }),
   defineFault({
@@ -186,14 +192,16 @@ export const FAULTS: Fault[] = [
     description: 'the guide\'s /api/ location (proxy_pass with a trailing /): /api/queue/status reaches /queue/status',
     expect: ['routing.queue-status', 'routing.api-methods'],
     // The whole queue-manager API is unreachable: every check that submits or polls fails too.
-    collateral: ['routing.large-workflow', 'websocket.job-event', 'websocket.many-sockets', 'isolation.user-id-validation'],
+    collateral: ['routing.large-workflow', 'websocket.job-event', 'websocket.many-sockets', 'isolation.user-id-validation',
+      'jobs.lifecycle', 'jobs.failure', 'jobs.cancel', 'jobs.priority', 'jobs.queue-order', 'jobs.queue-full', 'jobs.invalid', 'browser.queue-prompt', 'browser.dashboard'],
     apply: (t) => withNginx(t, 'api-prefix-stripped', (c) => editLocation(c, '/api/', (b) => b.replace(/proxy_pass (http:\/\/[^;/]+);/, 'proxy_pass $1/;'))),
   }),
   defineFault({
     id: 'guide-site-file-as-written', modes: ['host'],
     description: 'the deployment guide\'s Step 4 nginx site file, as written: /api/ strips the prefix, no body limit, no security headers on /health and /api/',
     expect: ['routing.queue-status', 'routing.api-methods', 'routing.large-workflow', 'tls.security-headers'],
-    collateral: ['websocket.job-event', 'websocket.many-sockets', 'isolation.user-id-validation'],
+    collateral: ['websocket.job-event', 'websocket.many-sockets', 'isolation.user-id-validation',
+      'jobs.lifecycle', 'jobs.failure', 'jobs.cancel', 'jobs.priority', 'jobs.queue-order', 'jobs.queue-full', 'jobs.invalid', 'browser.queue-prompt', 'browser.dashboard'],
     apply: (t) => { const c = clone(t); c.nginx.source = { kind: 'operator', file: GUIDE_SITE_FILE }; c.faults.push('guide-site-file-as-written'); return c; },
   }),
   defineFault({
@@ -205,7 +213,7 @@ export const FAULTS: Fault[] = [
   defineFault({
     id: 'admin-down', modes: ['host'],
     description: 'the admin dashboard container is not running',
-    expect: ['health.admin', 'routing.admin-auth'],
+    expect: ['health.admin', 'routing.admin-auth', 'browser.dashboard'],
     apply: (t) => withService(t, 'admin', (s) => { s.enabled = false; }, 'admin-down'),
   }),
   defineFault({
@@ -282,6 +290,67 @@ export const FAULTS: Fault[] = [
     expect: ['host.nginx-config'],
     message: /\[emerg\]/,
     apply: (t) => withService(t, 'sshd', (s) => { s.env.STANDIN_NGINX_PENDING_EDIT = 'server { listen 8443; location /user021/ { proxy_pass http://127.0.0.1:8208/;'; }, 'nginx-untested-edit'),
+  }),
+  // Jobs and browser faults: the queue, the worker and the pages as participants use them.
+  defineFault({
+    id: 'worker-never-completes', modes: ['host'],
+    description: 'the GPU worker takes jobs and never reports back (its ComfyUI hangs): every job stays "running"',
+    expect: ['jobs.lifecycle', 'browser.queue-prompt', 'browser.dashboard'],
+    message: /never reported/,
+    apply: (t) => withService(t, 'worker', (s) => { s.env.WORKER_COMPLETES = 'false'; }, 'worker-never-completes'),
+  }),
+  defineFault({
+    id: 'worker-writes-other-users-outputs', modes: ['container'],
+    description: 'the worker saves every image under outputs/user002/ (a hard-coded path): participants get each other\'s images',
+    expect: ['jobs.lifecycle'],
+    message: /user002/,
+    apply: (t) => withService(t, 'worker', (s) => { s.env.WORKER_OUTPUT_USER = userId(2); }, 'worker-writes-other-users-outputs'),
+  }),
+  defineFault({
+    id: 'admin-not-live', modes: ['container'],
+    description: 'the admin dashboard never opens its /ws: no "● Live", the operator sees the queue only every few seconds',
+    expect: ['browser.dashboard'],
+    message: /Live/,
+    apply: (t) => withService(t, 'admin', (s) => { s.env.FAULT_NO_LIVE = 'true'; }, 'admin-not-live'),
+  }),
+  defineFault({
+    id: 'fail-job-ignored', modes: ['host'],
+    description: 'a queue-manager whose fail-job answers success and records nothing: a failed job shows "running" until the timeout',
+    expect: ['jobs.failure'],
+    apply: (t) => withService(t, 'queue-manager', (s) => { s.env.FAULT_IGNORE_FAIL_JOB = 'true'; }, 'fail-job-ignored'),
+  }),
+  defineFault({
+    id: 'cancel-running-refused', modes: ['container'],
+    description: 'a queue-manager that cancels only pending jobs: a running job cannot be stopped (400)',
+    expect: ['jobs.cancel'],
+    // The dashboard's Cancel fails too when its job is already running.
+    collateral: ['browser.dashboard'],
+    apply: (t) => withService(t, 'queue-manager', (s) => { s.env.FAULT_NO_CANCEL_RUNNING = 'true'; }, 'cancel-running-refused'),
+  }),
+  defineFault({
+    id: 'priority-disabled', modes: ['host'],
+    description: 'the queue-manager runs with ENABLE_PRIORITY=false: instructor jobs wait behind everyone else\'s',
+    expect: ['jobs.priority'],
+    apply: (t) => withService(t, 'queue-manager', (s) => { s.env.ENABLE_PRIORITY = 'false'; }, 'priority-disabled'),
+  }),
+  defineFault({
+    id: 'round-robin-served-fifo', modes: ['container'],
+    description: 'QUEUE_MODE=round_robin is reported, but jobs are served oldest first: one participant\'s ten jobs block everyone',
+    expect: ['jobs.queue-order'],
+    message: /round_robin/,
+    apply: (t) => withService(t, 'queue-manager', (s) => { s.env.FAULT_ROUND_ROBIN_AS_FIFO = 'true'; }, 'round-robin-served-fifo'),
+  }),
+  defineFault({
+    id: 'queue-depth-unlimited', modes: ['host'],
+    description: 'the queue-manager runs with MAX_QUEUE_DEPTH=0 (unlimited) while the .env says 100: a runaway script can queue without end',
+    expect: ['jobs.queue-full'],
+    apply: (t) => withService(t, 'queue-manager', (s) => { s.env.MAX_QUEUE_DEPTH = '0'; }, 'queue-depth-unlimited'),
+  }),
+  defineFault({
+    id: 'job-validation-lax', modes: ['container'],
+    description: 'a queue-manager that stores an empty workflow and any integer priority (4, -1): bad jobs reach the GPU, -1 jumps the queue',
+    expect: ['jobs.invalid'],
+    apply: (t) => withService(t, 'queue-manager', (s) => { s.env.FAULT_LAX_JOB_VALIDATION = 'true'; }, 'job-validation-lax'),
   }),
 ];
 

@@ -13,6 +13,9 @@ const PORT = Number(env('PORT', '8080'));
 // Fault injection only (the catalogue's admin-empty-password): behave like a naive dashboard
 // that compares an empty configured password like any other.
 const NAIVE_EMPTY = process.env.FAULT_ACCEPT_EMPTY_PASSWORD === 'true';
+// Fault injection only (the catalogue's admin-not-live): a dashboard that never opens /ws and
+// lives on its 5 s poll alone, like one whose WebSocket code is broken.
+const NO_LIVE = process.env.FAULT_NO_LIVE === 'true';
 
 // Compare digests so the time taken says nothing about length or content.
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
@@ -200,7 +203,7 @@ const PAGE = /* html */ `<!DOCTYPE html>
 
   refresh();
   setInterval(refresh, 5000); // polling fallback
-  connect();
+  ${NO_LIVE ? '' : 'connect();'}
 })();
 </script>
 </body>

@@ -25,6 +25,12 @@ const ENABLE_PRIORITY = env('ENABLE_PRIORITY', 'true').toLowerCase() !== 'false'
 const NUM_WORKERS = Number(env('NUM_WORKERS', '1'));
 const PORT = Number(env('PORT', '3000'));
 const STARTED = Date.now();
+// Fault injection only (the catalogue's queue faults), each a plausible queue-manager bug:
+// fail-job answers success and records nothing; a running job cannot be cancelled; round_robin
+// is reported but jobs are served in plain queue order.
+const FAULT_IGNORE_FAIL_JOB = process.env.FAULT_IGNORE_FAIL_JOB === 'true';
+const FAULT_NO_CANCEL_RUNNING = process.env.FAULT_NO_CANCEL_RUNNING === 'true';
+const FAULT_ROUND_ROBIN_AS_FIFO = process.env.FAULT_ROUND_ROBIN_AS_FIFO === 'true';
 
 const K = {
   job: (id: string) => `job:${id}`,
@@ -149,7 +155,7 @@ async function roundRobinCandidate(): Promise<string | undefined> {
 async function takeNext(worker: string): Promise<Job | null> {
   for (let attempt = 0; attempt < 10; attempt++) {
     let id: string | undefined;
-    if (MODE === 'round_robin') {
+    if (MODE === 'round_robin' && !FAULT_ROUND_ROBIN_AS_FIFO) {
       id = await roundRobinCandidate();
       if (id && (await redis.zrem(K.pending, id)) === 0) continue; // another worker took it first
     } else {
@@ -269,7 +275,7 @@ const router = new Router()
         // Removed for good, as the platform does; a worker that has just popped it finds it gone.
         await exec(redis.multi().del(K.job(id)).zrem(K.pending, id).srem(K.userJobs(job.user_id), id));
         publish('job_deleted', { job_id: id });
-      } else if (job.status === 'running') {
+      } else if (job.status === 'running' && !FAULT_NO_CANCEL_RUNNING) {
         // The worker finishes on its own; the job stays cancelled and stops counting as running.
         Object.assign(job, { status: 'cancelled', completed_at: now() });
         await exec(redis.multi().set(K.job(id), JSON.stringify(job)).zrem(K.running, id));
@@ -319,6 +325,7 @@ const router = new Router()
     const id = requiredQuery(is, req.query, 'job_id');
     const error = failure(await readJson(req, 16 * MiB), is);
     is.done();
+    if (FAULT_IGNORE_FAIL_JOB) return sendJson(res, 200, { status: 'success', job_id: id });
     if (!(await finish(id!, { status: 'failed', error: error! }))) throw notFound();
     sendJson(res, 200, { status: 'success', job_id: id });
   }));

@@ -62,6 +62,9 @@ function body(is: Issues, v: unknown): Obj | undefined {
 
 // Fault injection only (the catalogue's user-id-unchecked): length is checked, the pattern is not.
 const NAIVE_USER_ID = process.env.FAULT_NO_USER_ID_PATTERN === 'true';
+// Fault injection only (the catalogue's job-validation-lax): any integer priority and an empty
+// workflow are accepted and stored, as by a model with no range or emptiness rule.
+const LAX_JOBS = process.env.FAULT_LAX_JOB_VALIDATION === 'true';
 
 export function userId(is: Issues, loc: FieldError['loc'], v: unknown): string | undefined {
   const s = str(is, loc, v, 1, LIMITS.idChars);
@@ -86,8 +89,9 @@ export function submission(raw: unknown, is = new Issues()): Submission {
   const b = body(is, raw) ?? is.fail();
   const user = userId(is, ['body', 'user_id'], b.user_id);
   let workflow = dict(is, ['body', 'workflow'], b.workflow, LIMITS.workflowBytes, 'workflow');
-  if (workflow && Object.keys(workflow).length === 0) workflow = is.add(['body', 'workflow'], 'value_error', 'Value error, workflow must be a non-empty dictionary');
-  const prio = b.priority === undefined ? DEFAULT_PRIORITY : priority(is, ['body', 'priority'], b.priority);
+  if (workflow && Object.keys(workflow).length === 0 && !LAX_JOBS) workflow = is.add(['body', 'workflow'], 'value_error', 'Value error, workflow must be a non-empty dictionary');
+  const prio = b.priority === undefined ? DEFAULT_PRIORITY
+    : LAX_JOBS && Number.isInteger(b.priority) ? (b.priority as number) : priority(is, ['body', 'priority'], b.priority);
   const metadata = b.metadata === undefined ? {} : dict(is, ['body', 'metadata'], b.metadata, LIMITS.metadataBytes, 'metadata');
   is.done();
   return { user_id: user!, workflow: workflow!, priority: prio!, metadata: metadata! };
