@@ -214,6 +214,8 @@ export const FAULTS: Fault[] = [
     id: 'admin-down', modes: ['host'],
     description: 'the admin dashboard container is not running',
     expect: ['health.admin', 'routing.admin-auth', 'browser.dashboard'],
+    // Seen on the host too: nothing listens on 127.0.0.1:8080 any more.
+    collateral: ['host.listeners'],
     apply: (t) => withService(t, 'admin', (s) => { s.enabled = false; }, 'admin-down'),
   }),
   defineFault({
