@@ -64,6 +64,14 @@ async function acquireStackLock(progress?: Progress): Promise<void> {
     }
   }
 }
+let held = 0;
+/** Keeps the lock across several stacks and whatever runs between them (npm run bench: no other
+ *  run's stack starts between its measurements). Returns the release. */
+export async function holdStackLock(progress?: Progress): Promise<() => void> {
+  await acquireStackLock(progress);
+  held++;
+  return () => { if (--held === 0 && !live.size) releaseStackLock(); };
+}
 function releaseStackLock(): void {
   try { if (Number(readFileSync(LOCK, 'utf8')) === process.pid) rmSync(LOCK, { force: true }); } catch { /* gone */ }
 }
@@ -76,11 +84,11 @@ export async function startLocalStack(t: Topology, progress?: Progress): Promise
   try {
     s = await Stack.start(t, progress);
   } catch (e) {
-    releaseStackLock();
+    if (!live.size && !held) releaseStackLock();
     throw e;
   }
   live.add(s);
   const stop = s.stop.bind(s);
-  s.stop = async () => { live.delete(s); try { await stop(); } finally { if (!live.size) releaseStackLock(); } };
+  s.stop = async () => { live.delete(s); try { await stop(); } finally { if (!live.size && !held) releaseStackLock(); } };
   return s;
 }

@@ -39,10 +39,11 @@ export class Stack {
     await removeByLabel({ stale: true });
     prepareRunDir(t);
     if (t.services.some((s) => s.kind === 'sshd' && s.enabled)) await writeSshKeys(t.runDir);
+    const creating = createNetworks(t); // docker works on the networks while this process makes the certificates
     const ca = makeCa({ commonName: 'comfy-verify test CA' });
     writeTlsFor(t, ca);
     writeFileSync(`${t.runDir}/nginx/nginx.conf`, renderNginxConf(t));
-    const networks = await createNetworks(t);
+    const networks = await creating;
     const stack = new Stack(t, networks, ca.certPem, new Map(), ca);
     try {
       await stack.startServices(t.services.filter((s) => s.enabled), progress);
@@ -53,20 +54,37 @@ export class Stack {
     return stack;
   }
 
-  /** Starts services in dependency waves; each wave in parallel. */
+  /** Starts each service as soon as the services it depends on are ready (compose's depends_on with
+   *  service_healthy), so no one waits for a slow neighbour of its dependencies. Progress is told by
+   *  dependency level, as before. */
   private async startServices(specs: ServiceSpec[], progress: Progress): Promise<void> {
-    const pending = new Map(specs.map((s) => [s.name, s]));
-    while (pending.size) {
-      const wave = [...pending.values()].filter((s) => s.dependsOn.every((d) => !pending.has(d)));
-      if (!wave.length) throw new Error(`dependency cycle among ${[...pending.keys()].join(', ')}`);
-      for (const s of wave) pending.delete(s.name);
-      const t0 = Date.now();
-      await Promise.all(wave.map(async (s) => {
+    const byName = new Map(specs.map((s) => [s.name, s]));
+    const deps = (s: ServiceSpec) => s.dependsOn.filter((d) => byName.has(d));
+    const level = new Map<string, number>();
+    for (let left = [...specs]; left.length;) {
+      const ready = left.filter((s) => deps(s).every((d) => level.has(d)));
+      if (!ready.length) throw new Error(`dependency cycle among ${left.map((s) => s.name).join(', ')}`);
+      for (const s of ready) level.set(s.name, Math.max(0, ...deps(s).map((d) => level.get(d)! + 1)));
+      left = left.filter((s) => !ready.includes(s));
+    }
+    const levels = [...new Set(level.values())].sort((a, b) => a - b).map((l) => ({ names: specs.filter((s) => level.get(s.name) === l).map((s) => s.name), left: 0, t0: 0 }));
+    for (const l of levels) l.left = l.names.length;
+    const started = new Map<string, Promise<void>>();
+    const start = (s: ServiceSpec): Promise<void> => {
+      if (!started.has(s.name)) started.set(s.name, (async () => {
+        await Promise.all(deps(s).map((d) => start(byName.get(d)!)));
+        const l = levels.find((x) => x.names.includes(s.name))!;
+        l.t0 ||= Date.now();
         const c = await new ServiceContainer(s, this.topology.runId, (k) => this.networks[k].name).startService();
         this.containers.set(s.name, c);
-      }));
-      progress(`started ${summarize(wave.map((s) => s.name))} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-    }
+        if (--l.left === 0) progress(`started ${summarize(l.names)} (${((Date.now() - l.t0) / 1000).toFixed(1)} s)`);
+      })());
+      return started.get(s.name)!;
+    };
+    // Every start settles before an error is thrown: the caller's clean-up must not race a start still under way.
+    const results = await Promise.allSettled(specs.map(start));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** Moves the running stack to another topology, recreating only what changed. */
@@ -130,15 +148,14 @@ function writeTlsFor(t: Topology, trusted: ReturnType<typeof makeCa>): void {
 }
 
 async function createNetworks(t: Topology): Promise<Record<NetworkKey, NetworkInfo>> {
-  const out = {} as Record<NetworkKey, NetworkInfo>;
-  for (const n of Object.values(t.networks)) {
-    const labels = Object.entries(labelsFor(t.runId)).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+  const labels = Object.entries(labelsFor(t.runId)).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+  const created = await Promise.all(Object.values(t.networks).map(async (n) => {
     const ipam = n.subnet ? ['--subnet', n.subnet, ...(n.gateway ? ['--gateway', n.gateway] : [])] : [];
     await execa('docker', ['network', 'create', '--driver', 'bridge', ...labels, ...ipam, n.name]);
     const info = JSON.parse((await execa('docker', ['network', 'inspect', '--format', '{{json .IPAM.Config}}', n.name])).stdout)[0];
-    out[n.key] = { name: n.name, subnet: info.Subnet, gateway: info.Gateway };
-  }
-  return out;
+    return [n.key, { name: n.name, subnet: info.Subnet, gateway: info.Gateway }] as const;
+  }));
+  return Object.fromEntries(created) as Record<NetworkKey, NetworkInfo>;
 }
 
 export { CONTRACT };

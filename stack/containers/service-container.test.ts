@@ -1,0 +1,29 @@
+import { describe, it, expect, afterAll } from 'vitest';
+import { ServiceContainer } from './service-container.ts';
+import { removeByLabel } from './labels.ts';
+import { BASE_IMAGE, type ServiceSpec } from '../topology.ts';
+import { newRunId } from '../run.ts';
+
+const runId = `t${newRunId()}`;
+const spec = (name: string, script: string, ready: ServiceSpec['ready']): ServiceSpec => ({
+  name, kind: 'probe', image: BASE_IMAGE, command: ['sh', '-c', script], env: {}, networks: [], hostNetwork: true,
+  publish: [], mounts: [], ready, dependsOn: [], enabled: true,
+});
+
+describe('ServiceContainer readiness', () => {
+  afterAll(() => removeByLabel({ runId }));
+
+  it('fails fast, with its last words, when the container exits instead of becoming ready', async () => {
+    const t0 = Date.now();
+    const err = await new ServiceContainer(spec('dies', 'echo bye-from-the-service; exit 3', { tcp: 1 }), runId, () => '').startService().catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/dies did not become ready .*bye-from-the-service/);
+    expect(Date.now() - t0).toBeLessThan(10_000); // not the 60 s timeout
+  });
+
+  it('is ready as soon as its port answers', async () => {
+    // a TCP port that opens after a second, on the host network (port chosen high and unlikely in use)
+    const c = await new ServiceContainer(spec('late', 'sleep 1; exec nc -lk 47913', { tcp: 47913 }), runId, () => '').startService();
+    await c.stop();
+  });
+});
