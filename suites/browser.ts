@@ -6,9 +6,8 @@ import type { Page } from 'playwright';
 import { defineCheck, type CheckContext } from './lib/check.ts';
 import { each } from './lib/http.ts';
 import { withBrowser, newContext, origin, pageProblems, handshakes, screenshotsDir, contactSheet } from './lib/browser.ts';
-import { Jobs, outputFiles, probeUser, sleep, FINISHED, type Job } from './lib/jobs.ts';
+import { Jobs, outputFiles, removeOutputs, probeUser, sleep, FINISHED, type Job } from './lib/jobs.ts';
 import { tagMetadata } from './lib/writes.ts';
-import { OUTPUT_DIR } from './isolation.ts';
 
 /** "Within seconds": the dashboard refreshes on a /ws event within a moment (its poll is a fallback). */
 const LIVE_MS = 4_000;
@@ -115,7 +114,7 @@ export const browserChecks = [
       } finally {
         // The image is a participant's (user001's): remove it; the job stays in the history, tagged.
         const done = jobId ? await jobs.get(jobId).catch(() => null) : null;
-        for (const f of outputFiles(done?.result)) await ctx.target.host?.serviceExec(user, ['sh', '-c', `find ${OUTPUT_DIR} -name '${f.filename}' -delete`]);
+        await removeOutputs(ctx, outputFiles(done?.result));
         await jobs.cleanup();
       }
     },

@@ -5,6 +5,7 @@ import type WebSocket from 'ws';
 import type { CheckContext } from './check.ts';
 import { http, json, each } from './http.ts';
 import { tagMetadata } from './writes.ts';
+import { OUTPUT_DIR } from '../isolation.ts';
 
 export type JobStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
 export interface Job {
@@ -28,7 +29,13 @@ export interface QueueStatus {
   failed_jobs: number;
   active_workers: number;
 }
-export interface JobEvent { type: string; data: Partial<Job> & { job_id?: string }; timestamp?: string }
+export interface JobEvent {
+  type: string;
+  data: Partial<Job> & { job_id?: string };
+  timestamp?: string;
+  /** when it arrived here (this machine's clock, like the checks' own timings) */
+  at: number;
+}
 
 export const FINISHED: JobStatus[] = ['completed', 'failed', 'cancelled'];
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -103,7 +110,7 @@ export class Jobs {
 export class EventLog {
   readonly events: JobEvent[] = [];
   private constructor(private readonly ws: WebSocket) {
-    ws.on('message', (d) => { try { this.events.push(JSON.parse(d.toString()) as JobEvent); } catch { /* pong: text */ } });
+    ws.on('message', (d) => { try { this.events.push({ ...(JSON.parse(d.toString()) as JobEvent), at: Date.now() }); } catch { /* pong: text */ } });
   }
   static async open(ctx: CheckContext): Promise<EventLog> {
     try {
@@ -133,18 +140,27 @@ export class EventLog {
 
 export interface OutputFile { filename: string; subfolder: string; type: string }
 
-/** The files a completed job's result names (ComfyUI's outputs: {node: {images: [{filename, subfolder, type}]}}). */
+/** The files a completed job's result names (ComfyUI's outputs: {node: {images: [{filename, subfolder, type}]}}),
+ *  plain file names only (a name with a path in it is not looked for). */
 export function outputFiles(result: unknown): OutputFile[] {
   const out: OutputFile[] = [];
   const walk = (v: unknown) => {
     if (Array.isArray(v)) return v.forEach(walk);
     if (!v || typeof v !== 'object') return;
     const o = v as Record<string, unknown>;
-    if (typeof o.filename === 'string') out.push({ filename: o.filename, subfolder: typeof o.subfolder === 'string' ? o.subfolder : '', type: typeof o.type === 'string' ? o.type : 'output' });
+    if (typeof o.filename === 'string' && /^[^/\\\0]+$/.test(o.filename) && !o.filename.startsWith('-')) out.push({ filename: o.filename, subfolder: typeof o.subfolder === 'string' ? o.subfolder : '', type: typeof o.type === 'string' ? o.type : 'output' });
     else Object.values(o).forEach(walk);
   };
   walk((result as { outputs?: unknown } | null)?.outputs);
   return out;
+}
+
+/** Removes a job's output files from every user's output directory (where the contract mounts
+ *  them; also where a wrong worker put them). Names go to find as arguments, never through a shell. */
+export async function removeOutputs(ctx: CheckContext, files: OutputFile[]): Promise<void> {
+  const host = ctx.target.host;
+  if (!host) return;
+  for (const f of files) await each(ctx.target.users, (u) => host.serviceExec(u, ['find', OUTPUT_DIR, '-name', f.filename, '-delete']));
 }
 
 export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
