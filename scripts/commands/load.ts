@@ -57,7 +57,7 @@ async function run(args: string[]): Promise<number> {
   const scenario = v.scenario!;
   if (!['smoke', 'workshop', 'ramp'].includes(scenario)) throw new HarnessError(`--scenario must be smoke, workshop or ramp, not "${scenario}"`);
   const remote = v.target !== undefined;
-  const maxUsers = remote ? REMOTE_MAX_USERS : 200;
+  const maxUsers = remote ? REMOTE_MAX_USERS : 500;
   const count = (name: string, val: string | undefined, d: number, max: number) => {
     const n = val === undefined ? d : Number(val);
     if (!Number.isInteger(n) || n < 1 || n > max) throw new HarnessError(`--${name} must be a whole number from 1 to ${max}${remote ? ' against a remote target' : ''}, not "${val}"`);
