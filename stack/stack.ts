@@ -94,15 +94,23 @@ export class Stack {
     const key = (s?: ServiceSpec) => JSON.stringify(s ?? null);
     for (const s of next.services) if (key(s) !== key(prev.services.find((p) => p.name === s.name))) changed.add(s.name);
     for (const p of prev.services) if (!next.services.some((s) => s.name === p.name)) changed.add(p.name);
+    // What an earlier apply failed to start is started now: one failed fault must not break the next.
+    for (const s of next.services) if (s.enabled && !this.containers.has(s.name)) changed.add(s.name);
     const conf = renderNginxConf(next);
     if (conf !== readFileSync(`${next.runDir}/nginx/nginx.conf`, 'utf8')) { writeFileSync(`${next.runDir}/nginx/nginx.conf`, conf); changed.add('nginx'); }
     if (JSON.stringify(next.tls) !== JSON.stringify(prev.tls)) { writeTlsFor(next, this.caKey); changed.add('nginx'); }
     this.topology = next;
-    // Stop what changed; restart it (and its dependents' order is kept by the waves).
-    await Promise.all([...changed].map(async (n) => { await this.containers.get(n)?.stop(); this.containers.delete(n); }));
+    // Stop what changed; restart it (and its dependents' order is kept by the waves). A service the
+    // next topology drops goes last: it stops while the rest runs, as a container that dies mid-workshop
+    // does. Were it gone first, a restarting nginx would refuse to start at all ("host not found in
+    // upstream"), which is a different fault from the one described.
+    const dropped = [...changed].filter((n) => !next.services.some((s) => s.name === n && s.enabled));
+    const stop = (names: string[]) => Promise.all(names.map(async (n) => { await this.containers.get(n)?.stop(); this.containers.delete(n); }));
+    await stop([...changed].filter((n) => !dropped.includes(n)));
     const toStart = next.services.filter((s) => changed.has(s.name) && s.enabled)
       .map((s) => ({ ...s, dependsOn: s.dependsOn.filter((d) => changed.has(d)) }));
     await this.startServices(toStart, progress);
+    await stop(dropped);
     await this.settle();
     return [...changed];
   }

@@ -32,7 +32,17 @@ export interface FaultRecord {
 export async function runFault(
   stack: Stack, clean: Topology, fault: Fault, checks: Check[], target: Target, progress: (m: string) => void = () => {},
 ): Promise<FaultRecord> {
-  const restarted = await stack.apply(fault.apply(clean));
+  let restarted: string[];
+  try {
+    restarted = await stack.apply(fault.apply(clean));
+  } catch (e) {
+    // The stack could not take the fault (a service would not start): a miss, told as such; the
+    // next fault's apply starts what is missing, so one bad fault does not blur the rest.
+    const why = `the fault could not be applied: ${(e as Error).message}`;
+    progress(`✖ MISSED ${fault.id} (${clean.mode}): ${why}`);
+    return { id: fault.id, description: fault.description, mode: clean.mode, expected: fault.expect, failed: [], unrelated: [],
+      notRun: checks.map((c) => c.id), caught: false, messages: { [fault.expect[0]]: why }, restarted: [], durationMs: 0 };
+  }
   {
     // Slow checks (idle timeouts) only where the fault is about them: the catalogue stays minutes, not hours.
     const run = checks.filter((c) => !c.slow || fault.expect.includes(c.id));
