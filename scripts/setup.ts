@@ -1,5 +1,5 @@
 // npm run setup: everything comfy-verify needs on this machine, idempotent.
-// Docker engine, the offline base image, every stack image, Chromium. Prints what it did
+// Docker engine, the offline base image, every stack image, Chromium, the ssh client; k6's status. Prints what it did
 // and what was already there; with everything present it takes seconds.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -79,6 +79,16 @@ export async function ensureSshClient(): Promise<void> {
   done('ssh client: installed');
 }
 
+/** k6 is AGPL-licensed, which this workplace's licence policy excludes: comfy-verify neither builds
+ *  nor downloads it. The load scripts use only k6's API and run on the built-in shim; on a machine
+ *  that has k6 they run unchanged under `k6 run` (README, "The same scripts on real k6"). */
+export async function reportK6(): Promise<void> {
+  const v = await execa('k6', ['version'], { reject: false });
+  done(v.exitCode === 0
+    ? `k6: ${v.stdout.split('\n')[0]} on PATH (npm run load uses the built-in runner; k6 run works on suites/load/ too)`
+    : 'k6: not installed (AGPL, not fetched by comfy-verify): load scripts run on the built-in k6-compatible runner');
+}
+
 export async function setup(): Promise<void> {
   const t = Date.now();
   await ensureDocker();
@@ -86,6 +96,7 @@ export async function setup(): Promise<void> {
   await ensureImages();
   await ensureChromium();
   await ensureSshClient();
+  await reportK6();
   done(`setup complete in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 }
 
