@@ -10,17 +10,20 @@ import { runChecks, type CheckResult } from './lib/check.ts';
 import { localTarget } from './lib/local-target.ts';
 import { runFault } from '../scripts/lib/fault-runner.ts';
 import type { Target } from './lib/target.ts';
-import type { NginxMode } from '../stack/topology.ts';
+import type { NginxMode, Topology } from '../stack/topology.ts';
 
 const MODES: NginxMode[] = ['host', 'container'];
 
 describe.each(MODES)('%s-nginx mode', (mode) => {
   let stack: Stack | undefined;
   let target: Target;
+  /** The stack as brought up: each fault is applied to this, never to the previous fault's topology. */
+  let clean: Topology;
   const results = new Map<string, CheckResult>();
 
   beforeAll(async () => {
     stack = await startLocalStack(localTopology(mode));
+    clean = stack.topology;
     target = localTarget(describeStack(stack), { allowWrites: true, faults: true });
     // All checks at once, slow ones overlapping the rest; each test below reads its result.
     for (const r of await runChecks(ALL_CHECKS, target)) results.set(r.id, r);
@@ -51,7 +54,7 @@ describe.each(MODES)('%s-nginx mode', (mode) => {
   describe('negative controls (fault catalogue)', () => {
     const faults = FAULTS.filter((f) => f.modes.includes(mode));
     it.each(faults.map((f) => [f.id, f] as const))('%s is caught', async (_id, fault) => {
-      const rec = await runFault(stack!, stack!.topology, fault, ALL_CHECKS, target);
+      const rec = await runFault(stack!, clean, fault, ALL_CHECKS, target);
       const missed = rec.expected.filter((id) => !rec.failed.includes(id));
       expect(missed, `${fault.id} not caught by: ${missed.join(', ')}`).toEqual([]);
       expect(rec.caught, `${fault.id}: message did not name the cause: ${rec.messages[rec.expected[0]]}`).toBe(true);
