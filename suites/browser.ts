@@ -122,6 +122,8 @@ export const browserChecks = [
 
   defineCheck({
     id: 'browser.dashboard', suite: 'browser', needs: ['admin', 'write'], timeoutMs: 60_000,
+    // Alone: it times the page's live updates, which 20 workspaces loading at once on a small machine would skew.
+    exclusive: true,
     title: 'the admin dashboard (through nginx, logged in) is "● Live": counts and job list follow a job within seconds, Cancel works',
     async run(ctx) {
       const { adminUsername: username, adminPassword: password } = ctx.target.secrets;

@@ -325,8 +325,9 @@ export const FAULTS: Fault[] = [
     id: 'cancel-running-refused', modes: ['container'],
     description: 'a queue-manager that cancels only pending jobs: a running job cannot be stopped (400)',
     expect: ['jobs.cancel'],
-    // The dashboard's Cancel fails too when its job is already running.
-    collateral: ['browser.dashboard'],
+    // The dashboard's Cancel fails too when its job is already running, and so does websocket.job-event's
+    // clean-up DELETE when a worker has taken its job (no job_deleted / cancelled event follows).
+    collateral: ['browser.dashboard', 'websocket.job-event'],
     apply: (t) => withService(t, 'queue-manager', (s) => { s.env.FAULT_NO_CANCEL_RUNNING = 'true'; }, 'cancel-running-refused'),
   }),
   defineFault({
