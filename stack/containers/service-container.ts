@@ -37,13 +37,10 @@ export class ServiceContainer extends GenericContainer {
   }
 
   async startService(): Promise<StartedServiceContainer> {
-    const t0 = performance.now();
     const started = await this.start();
-    const t1 = performance.now();
     const s = new StartedServiceContainer(started, this.spec);
     // One that never became ready is removed (its last words are in the error): its name is free for a retry.
     await s.waitReady().catch(async (e) => { await s.stop().catch(() => {}); throw e; });
-    if (process.env.CV_TIMING) process.stderr.write(`TIMING ${this.spec.name} start ${(t1 - t0).toFixed(0)} ready ${(performance.now() - t1).toFixed(0)}\n`);
     return s;
   }
 }

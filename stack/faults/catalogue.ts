@@ -10,6 +10,9 @@ const GUIDE_SITE_FILE = fileURLToPath(new URL('../../fixtures/nginx/guide-host-s
 // the catalogue stays within minutes.
 const both = ['host', 'container'] as const;
 
+/** The checks that submit or follow jobs: collateral of any fault that takes the queue away. */
+const JOB_CHECKS = ['jobs.lifecycle', 'jobs.failure', 'jobs.cancel', 'jobs.priority', 'jobs.queue-order', 'jobs.queue-full', 'jobs.invalid', 'browser.queue-prompt', 'browser.dashboard'];
+
 /** Drops lines matching re inside one location block. */
 const dropInLocation = (conf: string, path: string, re: RegExp) =>
   editLocation(conf, path, (body) => body.split('\n').filter((l) => !re.test(l)).join('\n'));
@@ -41,7 +44,7 @@ export const FAULTS: Fault[] = [
     expect: ['health.api-healthy', 'redis.vpn-auth', 'redis.requires-password'],
     // With no Redis there is no queue: everything that reads or writes it fails too.
     collateral: ['routing.queue-status', 'routing.api-methods', 'websocket.job-event', 'websocket.many-sockets', 'redis.bind-address', 'isolation.user-id-validation',
-      'jobs.lifecycle', 'jobs.failure', 'jobs.cancel', 'jobs.priority', 'jobs.queue-order', 'jobs.queue-full', 'jobs.invalid', 'browser.queue-prompt', 'browser.dashboard'],
+      ...JOB_CHECKS],
     message: /unhealthy|redis_connected/,
     apply: (t) => withService(t, 'redis', (s) => { s.enabled = false; }, 'redis-down'),
   }),
@@ -193,7 +196,7 @@ export const FAULTS: Fault[] = [
     expect: ['routing.queue-status', 'routing.api-methods'],
     // The whole queue-manager API is unreachable: every check that submits or polls fails too.
     collateral: ['routing.large-workflow', 'websocket.job-event', 'websocket.many-sockets', 'isolation.user-id-validation',
-      'jobs.lifecycle', 'jobs.failure', 'jobs.cancel', 'jobs.priority', 'jobs.queue-order', 'jobs.queue-full', 'jobs.invalid', 'browser.queue-prompt', 'browser.dashboard'],
+      ...JOB_CHECKS],
     apply: (t) => withNginx(t, 'api-prefix-stripped', (c) => editLocation(c, '/api/', (b) => b.replace(/proxy_pass (http:\/\/[^;/]+);/, 'proxy_pass $1/;'))),
   }),
   defineFault({
@@ -201,7 +204,7 @@ export const FAULTS: Fault[] = [
     description: 'the deployment guide\'s Step 4 nginx site file, as written: /api/ strips the prefix, no body limit, no security headers on /health and /api/',
     expect: ['routing.queue-status', 'routing.api-methods', 'routing.large-workflow', 'tls.security-headers'],
     collateral: ['websocket.job-event', 'websocket.many-sockets', 'isolation.user-id-validation',
-      'jobs.lifecycle', 'jobs.failure', 'jobs.cancel', 'jobs.priority', 'jobs.queue-order', 'jobs.queue-full', 'jobs.invalid', 'browser.queue-prompt', 'browser.dashboard'],
+      ...JOB_CHECKS],
     apply: (t) => { const c = clone(t); c.nginx.source = { kind: 'operator', file: GUIDE_SITE_FILE }; c.faults.push('guide-site-file-as-written'); return c; },
   }),
   defineFault({
