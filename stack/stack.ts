@@ -106,10 +106,19 @@ export class Stack {
     // upstream"), which is a different fault from the one described.
     const dropped = [...changed].filter((n) => !next.services.some((s) => s.name === n && s.enabled));
     const stop = (names: string[]) => Promise.all(names.map(async (n) => { await this.containers.get(n)?.stop(); this.containers.delete(n); }));
+    const addresses = () => Promise.all([...changed].filter((n) => this.containers.has(n)).map(async (n) => `${n}=${await this.containers.get(n)!.ip()}`));
+    const before = await addresses();
     await stop([...changed].filter((n) => !dropped.includes(n)));
     const toStart = next.services.filter((s) => changed.has(s.name) && s.enabled)
       .map((s) => ({ ...s, dependsOn: s.dependsOn.filter((d) => changed.has(d)) }));
     await this.startServices(toStart, progress);
+    // Containers started together can come back at each other's addresses. An nginx that was not
+    // itself restarted is reloaded, as an operator does after recreating containers, so a fault changes
+    // only what it names whatever the nginx configuration (one resolving names only at start included).
+    const after = await addresses();
+    if (this.containers.has('nginx') && !changed.has('nginx') && next.mode === 'container' && after.some((a) => !before.includes(a))) {
+      await this.containers.get('nginx')!.exec(['nginx', '-s', 'reload']);
+    }
     await stop(dropped);
     await this.settle();
     return [...changed];
@@ -119,7 +128,7 @@ export class Stack {
   async settle(timeoutMs = 15_000): Promise<void> {
     await Promise.all([...this.containers.values()].map((c) => c.waitReady()));
     if (!this.has('queue-manager') || !this.has('redis')) return;
-    const url = `http://${this.container('queue-manager').ip()}:${CONTRACT.queueManagerPort}/health`;
+    const url = `http://${await this.container('queue-manager').ip()}:${CONTRACT.queueManagerPort}/health`;
     for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
       const h = await fetch(url, { signal: AbortSignal.timeout(2_000) }).then((r) => r.json()).catch(() => ({}));
       if ((h as { redis_connected?: boolean }).redis_connected) return;

@@ -11,6 +11,7 @@ import { isolationChecks } from './isolation.ts';
 import { jobsChecks } from './jobs.ts';
 import { browserChecks } from './browser.ts';
 import { hostChecks } from './host.ts';
+import { resilienceChecks } from './resilience.ts';
 
 export const SUITES: { name: SuiteName; title: string; checks: Check[] }[] = [
   { name: 'health', title: 'Health', checks: healthChecks },
@@ -23,6 +24,8 @@ export const SUITES: { name: SuiteName; title: string; checks: Check[] }[] = [
   { name: 'jobs', title: 'Jobs end to end', checks: jobsChecks },
   { name: 'browser', title: 'In the browser', checks: browserChecks },
   { name: 'host', title: 'Host (over SSH)', checks: hostChecks },
+  // Last: its exclusive check restarts containers, after every other check has run.
+  { name: 'resilience', title: 'Resilience', checks: resilienceChecks },
 ];
 
 export const ALL_CHECKS: Check[] = SUITES.flatMap((s) => s.checks);

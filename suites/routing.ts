@@ -1,6 +1,7 @@
 // routing: every public URL goes where the contract says, and nowhere else.
 import { defineCheck } from './lib/check.ts';
 import { http, json, each, basicAuth } from './lib/http.ts';
+import { workspaceUser, describeWorkspace } from './lib/identity.ts';
 import { workflowOfSize } from '../fixtures/workflows.ts';
 
 export const routingChecks = [
@@ -97,10 +98,9 @@ export const routingChecks = [
       // The queue-redirect extension must know its user: the page declares window.COMFYUI_USER_ID.
       const wrong: string[] = [];
       await each(ctx.target.users, async (u) => {
-        const r = await ctx.target.request(`/${u}/`).catch((e) => ({ status: 0, body: String(e.message) }));
-        const id = /COMFYUI_USER_ID\s*=\s*["']([^"']+)["']/.exec(r.body)?.[1];
-        ctx.record(`/${u}/`, { status: r.status, declaredUser: id ?? null });
-        if (id !== u) wrong.push(`/${u}/ → ${id ? `serves ${id}` : `HTTP ${r.status}, no user id`}`);
+        const w = await workspaceUser(ctx.target, u);
+        ctx.record(`/${u}/`, { status: w.status, declaredUser: w.user ?? null, ...(w.error ? { error: w.error } : {}) });
+        if (w.user !== u) wrong.push(describeWorkspace(`/${u}/`, w));
       });
       ctx.expect(wrong.length === 0, 'every workspace serves its own user', wrong.join('; '));
       return `${ctx.target.users.length} workspaces, each its own user`;
@@ -131,8 +131,9 @@ export const routingChecks = [
   }),
   defineCheck({
     id: 'routing.large-workflow', suite: 'routing', title: 'a 10 MiB workflow is not rejected by nginx (no 413)',
-    // A 10 MiB POST: nothing is stored, but it is a write method and a heavy one.
-    needs: ['write'],
+    // A 10 MiB POST: nothing is stored, but it is a write method and a heavy one (and a queue-manager
+    // that wrongly stores it announces a job on /ws).
+    needs: ['write'], jobEvents: true,
     async run(ctx) {
       // Invalid on purpose (no user_id): the queue-manager answers 422 without storing anything,
       // which proves the body passed nginx. A 413 is nginx's body limit.

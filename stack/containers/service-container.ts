@@ -51,11 +51,13 @@ export class StartedServiceContainer {
   get name() { return this.spec.name; }
   get id() { return this.container.getId(); }
 
-  /** The container's address on its first network (host networking: loopback). */
-  ip(): string {
+  /** The container's address on its first network now (host networking: loopback). Asked of the
+   *  engine each time: a container restarted behind our back (a resilience check) has a new one. */
+  async ip(): Promise<string> {
     if (this.spec.hostNetwork) return '127.0.0.1';
-    const nets = this.container.getNetworkNames();
-    return this.container.getIpAddress(nets[0]);
+    const client = await getContainerRuntimeClient();
+    const info = await client.container.inspect(client.container.getById(this.id));
+    return Object.values(info.NetworkSettings.Networks)[0]?.IPAddress ?? '';
   }
 
   async exec(cmd: string[]): Promise<{ exitCode: number; output: string; stdout: string; stderr: string }> {
@@ -87,7 +89,7 @@ export class StartedServiceContainer {
     const { ready } = this.spec;
     if (ready.none) return;
     const deadline = Date.now() + timeoutMs;
-    const host = this.ip();
+    const host = await this.ip();
     let last = '';
     let checked = Date.now();
     while (Date.now() < deadline) {

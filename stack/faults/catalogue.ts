@@ -107,9 +107,14 @@ export const FAULTS: Fault[] = [
     id: 'frontend-down', modes: ['container'],
     description: 'user012\'s frontend container is not running',
     expect: ['health.frontends', 'routing.user-identity', 'websocket.user-upgrade', 'browser.workspaces'],
-    // nginx -t fails too: "host not found in upstream user012" (a reload now would fail as well).
-    collateral: ['host.nginx-config'],
     apply: (t) => withService(t, userId(12), (s) => { s.enabled = false; }, 'frontend-down'),
+  }),
+  defineFault({
+    id: 'nginx-resolves-names-once', modes: ['container'],
+    description: 'nginx resolves the containers\' names only when it starts (`proxy_pass http://user020:8188/`, as most hand-written configs and the platform\'s own nginx.conf do): a container recreated mid-workshop comes back at another address, and nginx keeps sending its participant to the old one, or to whichever container took it',
+    expect: ['resilience.recreated-containers'],
+    message: /old ones/,
+    apply: (t) => { const c = clone(t); c.nginx.resolveAtStart = true; c.faults.push('nginx-resolves-names-once'); return c; },
   }),
   defineFault({
     id: 'certificate-expired', modes: ['host'],
@@ -197,7 +202,9 @@ export const FAULTS: Fault[] = [
     // The whole queue-manager API is unreachable: every check that submits or polls fails too.
     collateral: ['routing.large-workflow', 'websocket.job-event', 'websocket.many-sockets', 'isolation.user-id-validation',
       ...JOB_CHECKS],
-    apply: (t) => withNginx(t, 'api-prefix-stripped', (c) => editLocation(c, '/api/', (b) => b.replace(/proxy_pass (http:\/\/[^;/]+);/, 'proxy_pass $1/;'))),
+    // The static form gets the guide's trailing slash; the per-request form (a variable upstream) strips by rewrite.
+    apply: (t) => withNginx(t, 'api-prefix-stripped', (c) => editLocation(c, '/api/', (b) => b.replace(/proxy_pass (http:\/\/[^;/]+);/,
+      (_m, up: string) => (up.includes('$') ? `rewrite ^/api/(.*)$ /$1 break; proxy_pass ${up};` : `proxy_pass ${up}/;`)))),
   }),
   defineFault({
     id: 'guide-site-file-as-written', modes: ['host'],

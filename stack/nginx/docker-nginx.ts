@@ -111,6 +111,8 @@ export interface SmokeOptions extends NginxRunOptions {
   domain: string;
   /** ports the echo upstreams listen on (0.0.0.0) */
   upstreamPorts: number[];
+  /** names a DNS server on 127.0.0.1:53 answers (for a config with `resolver 127.0.0.1`) */
+  dns?: Record<string, string>;
   requests: Record<string, SmokeRequest>;
 }
 
@@ -129,8 +131,31 @@ const STUB = String.raw`
 import http from 'node:http';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import dgram from 'node:dgram';
 const ports = JSON.parse(process.env.STUB_PORTS);
+const dns = process.env.STUB_DNS ? JSON.parse(process.env.STUB_DNS) : undefined;
+const want = ports.length + (dns ? 1 : 0);
 let up = 0;
+const ready = () => { if (++up === want) fs.writeFileSync('/tmp/stub-ready', '1'); };
+// A DNS server for nginx's resolver (container mode): A records from STUB_DNS, NXDOMAIN for the rest.
+if (dns) {
+  const udp = dgram.createSocket('udp4');
+  udp.on('message', (q, peer) => {
+    const labels = [];
+    let i = 12;
+    while (q[i]) { labels.push(q.subarray(i + 1, i + 1 + q[i]).toString()); i += q[i] + 1; }
+    const qtype = q.readUInt16BE(i + 1);
+    const ip = dns[labels.join('.').toLowerCase()];
+    const answer = ip && qtype === 1
+      ? Buffer.concat([Buffer.from([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 1, 0, 4]), Buffer.from(ip.split('.').map(Number))])
+      : Buffer.alloc(0);
+    const head = Buffer.from(q.subarray(0, 12));
+    head.writeUInt16BE(ip ? 0x8180 : 0x8183, 2);
+    head.writeUInt16BE(1, 4); head.writeUInt16BE(answer.length ? 1 : 0, 6); head.writeUInt32BE(0, 8);
+    udp.send(Buffer.concat([head, q.subarray(12, i + 5), answer]), peer.port, peer.address);
+  });
+  udp.bind(53, '127.0.0.1', ready);
+}
 for (const port of ports) {
   const s = http.createServer((req, res) => {
     let n = 0;
@@ -147,7 +172,7 @@ for (const port of ports) {
     sock.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ' + accept + '\r\nX-Echo-Upstream: ' + Buffer.from(echo).toString('base64') + '\r\n\r\n');
     sock.pipe(sock);
   });
-  s.listen(port, '0.0.0.0', () => { if (++up === ports.length) fs.writeFileSync('/tmp/stub-ready', '1'); });
+  s.listen(port, '0.0.0.0', ready);
 }
 `;
 
@@ -237,7 +262,7 @@ export async function nginxSmoke(o: SmokeOptions): Promise<SmokeResult> {
     writeFileSync(join(work, 'requests.json'), JSON.stringify({ domain: o.domain, certDir: o.certDir, requests: o.requests }));
     const script = `node ${CONF_DIR}/stub.mjs & nginx -c ${CONF_DIR}/nginx.conf && node ${CONF_DIR}/client.mjs`;
     const r = await execa('docker', [
-      ...dockerArgs(o, work), '-e', `STUB_PORTS=${JSON.stringify(o.upstreamPorts)}`, '-e', `CONF_DIR=${CONF_DIR}`,
+      ...dockerArgs(o, work), '-e', `STUB_PORTS=${JSON.stringify(o.upstreamPorts)}`, ...(o.dns ? ['-e', `STUB_DNS=${JSON.stringify(o.dns)}`] : []), '-e', `CONF_DIR=${CONF_DIR}`,
       o.image ?? NGINX_TEST_IMAGE, 'sh', '-c', script,
     ], { reject: false, timeout: 120_000 });
     const log = `exit ${r.exitCode}\n${r.stderr}`.trim();

@@ -24,6 +24,16 @@ function parsed(mode: 'host' | 'container', users = 20) {
   return { tree, https, http, loc };
 }
 const arg = (d: Directive | undefined, name: string) => (d ? child(d, name)?.args : undefined);
+/** A location's proxy_pass in its static form: the dynamic one (set $cv_upstream, rewrite, a variable
+ *  proxy_pass) is read back as the static proxy_pass it stands for. */
+function proxyPass(l: Directive): string | undefined {
+  const pp = arg(l, 'proxy_pass')?.[0];
+  if (!pp?.includes('$cv_upstream')) return pp;
+  const host = children(l, 'set').find((x) => x.args[0] === '$cv_upstream')!.args[1];
+  const rw = arg(l, 'rewrite');
+  if (!rw) return `http://${host}`;
+  return rw[0] === '^' ? `http://${host}${rw[1]}` : `http://${host}/`;
+}
 const sizeBytes = (v: string) => {
   const m = /^(\d+)([kmg]?)$/i.exec(v)!;
   return Number(m[1]) * { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
@@ -71,7 +81,7 @@ describe.each(MODES)('referenceSite (%s mode)', (mode) => {
         const l = p.loc(`/${userId(n)}/`)!.d;
         const target = mode === 'host' ? `127.0.0.1:${userHostPort(n)}` : `${userId(n)}:8188`;
         expect(up.user(n)).toBe(target);
-        expect(arg(l, 'proxy_pass')).toEqual([`http://${target}/`]);
+        expect(proxyPass(l)).toBe(`http://${target}/`);
         expect(arg(l, 'proxy_read_timeout')).toEqual(['86400s']);
         expect(arg(l, 'proxy_send_timeout')).toEqual(['86400s']);
         const set = children(l, 'proxy_set_header').map((h) => h.args.join(' '));
@@ -84,7 +94,7 @@ describe.each(MODES)('referenceSite (%s mode)', (mode) => {
   });
 
   it('host mode uses loopback ports only; container mode Docker names only', () => {
-    const targets = [...walk(tree)].filter(({ d }) => d.name === 'proxy_pass').map(({ d }) => new URL(d.args[0]).host);
+    const targets = locationsOf(https).filter(({ d }) => child(d, 'proxy_pass')).map(({ d }) => new URL(proxyPass(d)!).host);
     expect(targets.length).toBeGreaterThan(20);
     for (const t of targets) {
       if (mode === 'host') expect(t).toMatch(/^127\.0\.0\.1:\d+$/);
@@ -92,11 +102,26 @@ describe.each(MODES)('referenceSite (%s mode)', (mode) => {
     }
   });
 
+  it(mode === 'host' ? 'reaches fixed loopback ports (no resolver)' : 'resolves upstream names per request through Docker\'s DNS (a recreated container is found at its new address)', () => {
+    if (mode === 'host') {
+      expect(child(https, 'resolver')).toBeUndefined();
+      return;
+    }
+    expect(arg(https, 'resolver')).toEqual(['127.0.0.11', 'valid=2s', 'ipv6=off']);
+    for (const { d } of locationsOf(https).filter(({ d }) => child(d, 'proxy_pass'))) {
+      expect(arg(d, 'proxy_pass'), locationLabel(d)).toEqual(['http://$cv_upstream']);
+    }
+    const once = parseNginx(referenceSite({ ...opts(mode), resolveAtStart: true }));
+    const s = servers(once).find(isTlsServer)!;
+    expect(child(s, 'resolver')).toBeUndefined();
+    expect(proxyPass(locationsOf(s).find(({ d }) => locationLabel(d) === '/user007/')!.d)).toBe('http://user007:8188/');
+  });
+
   it('routes /api/ unchanged, only /api/health to /health, /ws to /ws', () => {
-    expect(arg(loc('/api/')!.d, 'proxy_pass')).toEqual([`http://${up.queueManager}`]);
-    expect(arg(loc('= /api/health')!.d, 'proxy_pass')).toEqual([`http://${up.queueManager}/health`]);
+    expect(proxyPass(loc('/api/')!.d)).toBe(`http://${up.queueManager}`);
+    expect(proxyPass(loc('= /api/health')!.d)).toBe(`http://${up.queueManager}/health`);
     const ws = loc('= /ws')!.d;
-    expect(arg(ws, 'proxy_pass')).toEqual([`http://${up.queueManager}`]);
+    expect(proxyPass(ws)).toBe(`http://${up.queueManager}`);
     expect(arg(ws, 'proxy_read_timeout')).toEqual(['86400s']);
     expect(arg(ws, 'proxy_send_timeout')).toEqual(['86400s']);
     expect(children(ws, 'proxy_set_header').map((h) => h.args.join(' '))).toEqual(
@@ -147,8 +172,8 @@ describe.each(MODES)('referenceSite (%s mode)', (mode) => {
     expect(arg(loc('/outputs/')!.d, 'alias')).toEqual([`${CONTRACT.hostOutputsDir}/`]);
     expect(arg(loc('/outputs/')!.d, 'autoindex')).toEqual(['off']);
     expect(arg(loc('/')!.d, 'return')).toEqual(['404']);
-    expect(arg(loc('= /admin')!.d, 'proxy_pass')).toEqual([`http://${up.admin}/`]);
-    expect(arg(loc('/admin/')!.d, 'proxy_pass')).toEqual([`http://${up.admin}/`]);
+    expect(proxyPass(loc('= /admin')!.d)).toBe(`http://${up.admin}/`);
+    expect(proxyPass(loc('/admin/')!.d)).toBe(`http://${up.admin}/`);
   });
 
   it(mode === 'host' ? 'redirects / to /user001/' : 'serves a landing page linking every user at /', () => {
@@ -204,7 +229,10 @@ describe.skipIf(!!skip).each(MODES)('real nginx 1.22: reference config (%s mode)
   let bed: NginxTestBed;
   beforeAll(() => { bed = nginxTestBed(domain); });
   afterAll(() => bed?.cleanup());
-  const conf = (users = 20) => nginxMainConf(referenceSite({ ...opts(mode, users), certPath: bed.certPath, keyPath: bed.keyPath }), { mode });
+  // Container mode: the smoke container's own DNS server stands for Docker's (127.0.0.11).
+  const conf = (users = 20, o: Partial<ReferenceOptions> = {}) => nginxMainConf(referenceSite({
+    ...opts(mode, users), certPath: bed.certPath, keyPath: bed.keyPath, resolver: '127.0.0.1', ...o,
+  }), { mode });
   const run = (users = 20) => ({
     mainConf: conf(users), tlsDir: bed.tlsDir, certDir: bed.certDir, outputs: bed.outputs,
     addHosts: mode === 'container' ? containerModeHosts(users) : undefined,
@@ -216,18 +244,21 @@ describe.skipIf(!!skip).each(MODES)('real nginx 1.22: reference config (%s mode)
     expect(r.ok, r.output).toBe(true);
   });
 
-  it.runIf(mode === 'container')('nginx -t refuses it when an upstream name does not resolve', async () => {
+  it.runIf(mode === 'container')('resolving names at start: nginx -t refuses it when one container is missing; per request: it starts', async () => {
     const hosts = containerModeHosts(20);
     delete hosts.user007;
-    const r = await nginxTest({ ...run(), addHosts: hosts });
-    expect(r.ok).toBe(false);
-    expect(r.output).toMatch(/host not found in upstream "user007(:8188)?"/);
+    const once = await nginxTest({ ...run(), mainConf: conf(20, { resolveAtStart: true }), addHosts: hosts });
+    expect(once.ok).toBe(false);
+    expect(once.output).toMatch(/host not found in upstream "user007(:8188)?"/);
+    const perRequest = await nginxTest({ ...run(), addHosts: hosts });
+    expect(perRequest.ok, perRequest.output).toBe(true);
   });
 
   it('does what the contract says, request by request', async () => {
     const users = 20;
     const { responses: r, log } = await nginxSmoke({
       ...run(users), domain, upstreamPorts: smokeUpstreamPorts(mode, users),
+      dns: mode === 'container' ? containerModeHosts(users) : undefined,
       requests: {
         http: { scheme: 'http', path: '/some/path?x=1&y=2' },
         root: { path: '/' },

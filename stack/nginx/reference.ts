@@ -28,6 +28,13 @@ export interface ReferenceOptions {
   /** listen ports; default 80 and 443 (the contract's) */
   httpPort?: number;
   httpsPort?: number;
+  /** container mode: nginx asks Docker's DNS (this address) per request, so a recreated container
+   *  is reached at its new address. Default 127.0.0.11, Docker's embedded DNS on user networks. */
+  resolver?: string;
+  /** container mode: resolve upstream names once, when nginx starts (static `proxy_pass http://name`):
+   *  what most hand-written configs do, and a fault here (a recreated container is then unreachable,
+   *  or worse, another container that took its address is reached instead) */
+  resolveAtStart?: boolean;
 }
 
 export interface Upstreams {
@@ -102,6 +109,20 @@ function proxyHeaders(o: { ws: boolean; prefix?: string }): string[] {
       : ['proxy_set_header Connection "";']),
   ];
 }
+/** How a location passes requests on. `strip`: the location prefix replaced by `/` (the static form
+ *  `proxy_pass http://up/;`); `uri`: the whole URI replaced (`location = /api/health` -> /health).
+ *  With `dynamic`, the upstream is a variable, so nginx resolves it per request through the
+ *  `resolver` (a variable proxy_pass passes the URI as is: the rewrite does the replacing). */
+function proxyTo(upstream: string, o: { dynamic: boolean; strip?: string; uri?: string }): string[] {
+  if (!o.dynamic) return [`proxy_pass http://${upstream}${o.uri ?? (o.strip ? '/' : '')};`];
+  return [
+    `set $cv_upstream ${upstream};`,
+    ...(o.uri ? [`rewrite ^ ${o.uri} break;`] : []),
+    ...(o.strip ? [`rewrite ^${o.strip}(.*)$ /$1 break;`] : []),
+    'proxy_pass http://$cv_upstream;',
+  ];
+}
+
 const longTimeouts = [`proxy_read_timeout ${LONG_TIMEOUT};`, `proxy_send_timeout ${LONG_TIMEOUT};`];
 
 function landingPage(domain: string, users: number): string {
@@ -115,13 +136,13 @@ function landingPage(domain: string, users: number): string {
 }
 
 /** One user's locations: exact `/userNNN` redirects, `/userNNN/` proxies with the prefix stripped. */
-function userLocations(n: number, up: Upstreams): string[] {
+function userLocations(n: number, up: Upstreams, dynamic: boolean): string[] {
   const id = userId(n);
   return [
     `# ${id}: ${up.user(n)}`,
     ...block(`location = /${id}`, [`return 301 /${id}/$is_args$args;`]),
     ...block(`location /${id}/`, [
-      `proxy_pass http://${up.user(n)}/;`,
+      ...proxyTo(up.user(n), { dynamic, strip: `/${id}/` }),
       ...proxyHeaders({ ws: true, prefix: `/${id}` }),
       ...longTimeouts,
       `client_max_body_size ${FRONTEND_BODY_LIMIT};`,
@@ -132,16 +153,19 @@ function userLocations(n: number, up: Upstreams): string[] {
 export function referenceSite(o: ReferenceOptions): string {
   if (!Number.isInteger(o.users) || o.users < 1 || o.users > 999) throw new Error(`users must be 1..999, got ${o.users}`);
   const up = referenceUpstreams(o.mode);
+  // Host mode reaches fixed loopback ports; container mode reaches names whose addresses change.
+  const dynamic = o.mode === 'container' && !o.resolveAtStart;
   const httpPort = o.httpPort ?? CONTRACT.httpPort;
   const httpsPort = o.httpsPort ?? CONTRACT.httpsPort;
   const outputs = o.outputsDir.replace(/\/*$/, '/');
-  const apiLocation = (head: string, pass: string) => block(head, [
-    `proxy_pass ${pass};`,
+  const apiLocation = (head: string, pass: string[]) => block(head, [
     ...proxyHeaders({ ws: false }),
     ...addHeaders(corsHeaders(o.domain)),
     ...addHeaders(SECURITY_HEADERS),
     '# CORS preflight, answered here: the if block inherits the add_header list above.',
     ...block('if ($request_method = OPTIONS)', ['return 204;']),
+    // After the if: a `rewrite ... break` would end the rewrite phase before the preflight test.
+    ...pass,
   ]);
   const httpsTarget = httpsPort === 443 ? 'https://$host$request_uri' : `https://$host:${httpsPort}$request_uri`;
 
@@ -168,6 +192,12 @@ export function referenceSite(o: ReferenceOptions): string {
     `client_max_body_size ${API_BODY_LIMIT};`,
     '# Relative Location headers: correct behind any port mapping.',
     'absolute_redirect off;',
+    ...(dynamic ? [
+      '# Upstream names are resolved per request (valid 2 s): a container that is recreated, and',
+      '# comes back at another address, is reached there, not at its old address.',
+      `resolver ${o.resolver ?? '127.0.0.11'} valid=2s ipv6=off;`,
+      'resolver_timeout 2s;',
+    ] : []),
     '',
     ...(o.mode === 'host'
       ? block('location = /', ['return 302 /user001/;'])
@@ -177,26 +207,26 @@ export function referenceSite(o: ReferenceOptions): string {
     ...block('location = /health/ping', ['access_log off;', 'default_type text/plain;', 'return 200 "OK\\n";']),
     '',
     '# Queue-manager health: its own route is /health (the URI is replaced).',
-    ...apiLocation('location = /api/health', `http://${up.queueManager}/health`),
+    ...apiLocation('location = /api/health', proxyTo(up.queueManager, { dynamic, uri: '/health' })),
     '# Queue-manager API: its routes already start with /api/, so the URI passes unchanged.',
-    ...apiLocation('location /api/', `http://${up.queueManager}`),
+    ...apiLocation('location /api/', proxyTo(up.queueManager, { dynamic })),
     '',
     '# Queue-manager WebSocket (job events).',
     ...block('location = /ws', [
-      `proxy_pass http://${up.queueManager};`,
+      ...proxyTo(up.queueManager, { dynamic }),
       ...proxyHeaders({ ws: true }),
       ...longTimeouts,
     ]),
     '',
     '# Admin dashboard, served at its root: /admin and /admin/ -> /, /admin/x -> /x.',
-    ...block('location = /admin', [`proxy_pass http://${up.admin}/;`, ...proxyHeaders({ ws: false, prefix: '/admin' })]),
-    ...block('location /admin/', [`proxy_pass http://${up.admin}/;`, ...proxyHeaders({ ws: false, prefix: '/admin' })]),
+    ...block('location = /admin', [...proxyTo(up.admin, { dynamic, uri: '/' }), ...proxyHeaders({ ws: false, prefix: '/admin' })]),
+    ...block('location /admin/', [...proxyTo(up.admin, { dynamic, strip: '/admin/' }), ...proxyHeaders({ ws: false, prefix: '/admin' })]),
     '',
     '# Static outputs, no directory listing.',
     ...block('location /outputs/', [`alias ${outputs};`, 'autoindex off;']),
     '',
     `# User frontends: ${o.users} users, ${o.mode === 'host' ? 'loopback ports 8188+' : 'Docker DNS names, port 8188'}.`,
-    ...Array.from({ length: o.users }, (_, k) => userLocations(k + 1, up)).flat(),
+    ...Array.from({ length: o.users }, (_, k) => userLocations(k + 1, up, dynamic)).flat(),
     '',
     '# Anything else (unknown users included) does not exist.',
     ...block('location /', ['return 404;']),

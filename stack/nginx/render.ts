@@ -10,7 +10,7 @@ export function renderNginxConf(t: Topology): string {
   const certPath = `${certDir}/fullchain.pem`;
   const keyPath = `${certDir}/privkey.pem`;
   const site = t.nginx.source.kind === 'reference'
-    ? referenceSite({ domain: t.domain, users: t.users, mode: t.mode, certPath, keyPath, outputsDir: `${CONTRACT.hostOutputsDir}/` })
+    ? referenceSite({ domain: t.domain, users: t.users, mode: t.mode, certPath, keyPath, outputsDir: `${CONTRACT.hostOutputsDir}/`, resolveAtStart: t.nginx.resolveAtStart })
     : loadOperatorSite(readFileSync(t.nginx.source.file, 'utf8'), { certPath, keyPath });
   return t.nginx.transforms.reduce((conf, tr) => tr.apply(conf), nginxMainConf(site, { mode: t.mode }));
 }

@@ -3,7 +3,7 @@
 import type { Target, Capability } from './target.ts';
 
 export type Status = 'pass' | 'warn' | 'fail' | 'skip';
-export type SuiteName = 'health' | 'routing' | 'websocket' | 'tls' | 'exposure' | 'redis' | 'isolation' | 'jobs' | 'browser' | 'host';
+export type SuiteName = 'health' | 'routing' | 'websocket' | 'tls' | 'exposure' | 'redis' | 'isolation' | 'jobs' | 'browser' | 'host' | 'resilience';
 
 export interface EvidenceItem {
   label: string;
@@ -35,6 +35,11 @@ export interface Check {
   slow?: boolean;
   /** disturbs the others while it runs (fills the queue to 429): the runner runs it after them, alone */
   exclusive?: boolean;
+  /** needs the queue-manager's /ws silent while it runs (the idle-socket proof): it runs beside the
+   *  checks that cause no job event, and the ones that do (`jobEvents`) wait for it */
+  quiet?: boolean;
+  /** creates, changes or cancels jobs: every /ws client hears about it */
+  jobEvents?: boolean;
   timeoutMs?: number;
   run(ctx: CheckContext): Promise<void | string>;
 }
@@ -116,23 +121,31 @@ export async function runCheck(check: Check, target: Target, o: { artifactsDir?:
 }
 
 /** Runs checks with bounded concurrency; slow ones start first so their waiting overlaps the rest.
- *  Exclusive ones run after all the others, one at a time. */
+ *  With a quiet check among them, the checks that cause job events run after it, and the others
+ *  beside it. Exclusive ones run after all the others, one at a time. */
 export async function runChecks(
   checks: Check[], target: Target, o: { concurrency?: number; onResult?: (r: CheckResult) => void; artifactsDir?: string } = {},
 ): Promise<CheckResult[]> {
   const shared = checks.filter((c) => !c.exclusive);
-  const order = [...shared.filter((c) => c.slow), ...shared.filter((c) => !c.slow)];
+  const phases = shared.some((c) => c.quiet)
+    ? [shared.filter((c) => !c.jobEvents), shared.filter((c) => c.jobEvents)]
+    : [shared];
   const results = new Map<string, CheckResult>();
   const one = async (c: Check) => {
     const r = await runCheck(c, target, { artifactsDir: o.artifactsDir });
     results.set(c.id, r);
     o.onResult?.(r);
   };
-  let next = 0;
-  const worker = async () => {
-    while (next < order.length) await one(order[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 6, order.length) }, worker));
+  for (const phase of phases) {
+    const order = [...phase.filter((c) => c.slow), ...phase.filter((c) => !c.slow)];
+    let next = 0;
+    const worker = async () => {
+      while (next < order.length) await one(order[next++]);
+    };
+    // A quiet check holds its slot while it waits, so it gets one of its own.
+    const slots = (o.concurrency ?? 6) + order.filter((c) => c.quiet).length;
+    await Promise.all(Array.from({ length: Math.min(slots, order.length) }, worker));
+  }
   for (const c of checks.filter((x) => x.exclusive)) await one(c);
   return checks.map((c) => results.get(c.id)!);
 }
@@ -145,5 +158,6 @@ const CAPABILITY_TEXT: Record<Capability, string> = {
   admin: 'the admin credentials (ADMIN_PASSWORD)',
   'redis-password': 'the Redis password (REDIS_PASSWORD)',
   faults: 'control of the stack',
+  disrupt: 'restarting the platform\'s containers (the local stack only: it interrupts participants)',
 };
 export const describeCapability = (c: Capability) => CAPABILITY_TEXT[c];

@@ -10,7 +10,17 @@ import { userList, CONTRACT, type NginxMode, type QueueMode } from '../../stack/
 import { tcpScan, redisCommand, type ScanResult, type RedisReply } from './probes.ts';
 import { registerSecret } from '../../scripts/lib/secrets.ts';
 
-export type Capability = 'write' | 'public-vantage' | 'vpn-vantage' | 'host' | 'admin' | 'redis-password' | 'faults';
+export type Capability = 'write' | 'public-vantage' | 'vpn-vantage' | 'host' | 'admin' | 'redis-password' | 'faults' | 'disrupt';
+
+/** One service restarted by a resilience check: its address on the app network before and after. */
+export interface Restarted { service: string; before: string; after: string }
+
+/** Restarting the platform's containers while it runs (the local stack only: it interrupts participants). */
+export interface ServiceControl {
+  where: string;
+  /** stops the services, starts them again so that they swap addresses, and returns once each listens again */
+  restart(services: string[]): Promise<Restarted[]>;
+}
 
 export interface HttpResult {
   method: string;
@@ -101,6 +111,8 @@ export interface Target {
   queue: QueueSettings;
   vantages: Partial<Record<Vantage['name'], Vantage>>;
   host?: HostAccess;
+  /** present with the 'disrupt' capability */
+  services?: ServiceControl;
   request(path: string, o?: RequestOptions): Promise<HttpResult>;
   /** opens a WebSocket to wss://domain<path>; resolves once open (or rejects with the HTTP status) */
   websocket(path: string, o?: { headers?: Record<string, string>; timeoutMs?: number }): Promise<WebSocket>;
@@ -127,6 +139,7 @@ export interface TargetSettings {
   vantages: Target['vantages'];
   host?: HostAccess;
   faults?: boolean;
+  services?: ServiceControl;
 }
 
 export function createTarget(s: TargetSettings): Target {
@@ -152,11 +165,12 @@ export function createTarget(s: TargetSettings): Target {
   if (s.secrets.adminPassword !== undefined) caps.add('admin');
   if (s.secrets.redisPassword !== undefined) caps.add('redis-password');
   if (s.faults) caps.add('faults');
+  if (s.services) caps.add('disrupt');
 
   return {
     name: s.name, kind: s.kind, mode: s.mode, domain: s.domain, users: userList(s.users),
     publicAddress: s.resolveTo ?? s.domain, vpnAddress: s.vpnAddress, httpPort, httpsPort,
-    capabilities: caps, secrets: s.secrets, queue: s.queue ?? {}, vantages: s.vantages, host: s.host,
+    capabilities: caps, secrets: s.secrets, queue: s.queue ?? {}, vantages: s.vantages, host: s.host, services: s.services,
 
     async request(path, o = {}) {
       const url = `${origin(o.scheme ?? 'https')}${path}`;
