@@ -2,14 +2,20 @@
 // from the base image as the stack has, started in parallel straight through the Docker API (no
 // CLI, no testcontainers). Each mode and the floor run BENCH_RUNS times (default 3), interleaved so
 // drift on a shared machine hits all alike; the machine-wide stack lock is held throughout.
-// The last line is exactly: bring-up ratio host X.XX container Y.YY (stack median / floor median).
+// Then, as an operator runs them: `verify` (both modes, every suite) and `faults` (both modes, the
+// whole catalogue), each timed from command to verdict. The last three lines are exactly:
+//   verify warm: N s (both modes)
+//   catalogue: N s (F faults, B batches)
+//   bring-up ratio host X.XX container Y.YY (stack median / floor median)
 import { request } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { holdStackLock, localTopology, newRunId, startLocalStack } from '../stack/run.ts';
 import { labelsFor, removeByLabel, LABEL } from '../stack/containers/labels.ts';
 import { BASE_IMAGE, type NginxMode } from '../stack/topology.ts';
+import { join } from 'node:path';
 import { ensureReady } from './lib/ready.ts';
+import { REPORTS_DIR } from './lib/report.ts';
 import { main, step, dim, bold } from './lib/ui.ts';
 
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
@@ -125,5 +131,21 @@ void main(async () => {
     console.log(`${bold(mode.padEnd(10))} ${count[mode]} containers: median ${sec(median(rs.map((r) => r.ms)))} (${rs.map((r) => sec(r.ms)).join(', ')}); ` +
       `memory ${rs[0].peak !== undefined ? `peak ${mib(peak)} (sum of each container's peak), ` : ''}${mib(median(rs.map((r) => r.now)))} in use once up [${rs[0].source}]`);
   }
+  const verify = await timedCommand(['verify', '--mode', 'both']);
+  const faults = await timedCommand(['faults', '--mode', 'both']);
+  const cat = JSON.parse(readFileSync(join(REPORTS_DIR, 'faults.json'), 'utf8')) as { total: number; batches: number };
+  console.log('');
+  console.log(`verify warm: ${(verify.ms / 1000).toFixed(0)} s (both modes)${verify.code ? ` [exit ${verify.code}]` : ''}`);
+  console.log(`catalogue: ${(faults.ms / 1000).toFixed(0)} s (${cat.total} faults, ${cat.batches} batches)${faults.code ? ` [exit ${faults.code}]` : ''}`);
   console.log(`bring-up ratio host ${ratio.host.toFixed(2)} container ${ratio.container.toFixed(2)}`);
 });
+
+/** A comfy-verify command as an operator runs it, from start to verdict; its output goes by, dimmed. */
+async function timedCommand(args: string[]): Promise<{ ms: number; code: number }> {
+  step(`timing comfy-verify ${args.join(' ')}`);
+  const t0 = performance.now();
+  const child = execa('npx', ['tsx', join(import.meta.dirname, 'cli.ts'), ...args], { reject: false, all: true });
+  child.all?.on('data', (d: Buffer) => process.stdout.write(dim(d.toString())));
+  const r = await child;
+  return { ms: performance.now() - t0, code: r.exitCode ?? 2 };
+}

@@ -76,7 +76,7 @@ export const browserChecks = [
   }),
 
   defineCheck({
-    id: 'browser.queue-prompt', suite: 'browser', needs: ['write'], timeoutMs: 60_000,
+    id: 'browser.queue-prompt', suite: 'browser', needs: ['write'], jobEvents: true, timeoutMs: 60_000,
     title: 'Queue Prompt in a workspace submits to the queue (POST /api/jobs as that user) and its status box reaches "completed"',
     async run(ctx) {
       const user = ctx.target.users[0];
@@ -121,7 +121,7 @@ export const browserChecks = [
   }),
 
   defineCheck({
-    id: 'browser.dashboard', suite: 'browser', needs: ['admin', 'write'], timeoutMs: 60_000,
+    id: 'browser.dashboard', suite: 'browser', needs: ['admin', 'write'], jobEvents: true, timeoutMs: 60_000,
     // Alone: it times the page's live updates, which 20 workspaces loading at once on a small machine would skew.
     exclusive: true,
     title: 'the admin dashboard (through nginx, logged in) is "● Live": counts and job list follow a job within seconds, Cancel works',

@@ -90,7 +90,8 @@ export const isolationChecks = [
   }),
   defineCheck({
     id: 'isolation.user-id-validation', suite: 'isolation', title: 'path traversal in user_id is rejected (422) and nothing is stored',
-    needs: ['write'],
+    // A queue-manager that wrongly stores one announces it on /ws.
+    needs: ['write'], jobEvents: true,
     async run(ctx) {
       const bad = ['../user002', 'user001/../user002', 'user001\\user002', '..', '', 'x'.repeat(101), 'user 001'];
       const accepted: string[] = [];

@@ -82,7 +82,7 @@ async function checkOutput(ctx: CheckContext, owner: string, f: OutputFile): Pro
 
 export const jobsChecks = [
   defineCheck({
-    id: 'jobs.lifecycle', suite: 'jobs', needs: ['write'], timeoutMs: TIMEOUT_MS,
+    id: 'jobs.lifecycle', suite: 'jobs', needs: ['write'], jobEvents: true, timeoutMs: TIMEOUT_MS,
     title: 'a user\'s job goes pending → running → completed, with its position and /ws events; its image is that user\'s alone',
     async run(ctx) {
       // The last user: user001/user002 are the ones other checks and faults single out.
@@ -121,7 +121,7 @@ export const jobsChecks = [
   }),
 
   defineCheck({
-    id: 'jobs.failure', suite: 'jobs', needs: ['write'], timeoutMs: TIMEOUT_MS,
+    id: 'jobs.failure', suite: 'jobs', needs: ['write'], jobEvents: true, timeoutMs: TIMEOUT_MS,
     title: 'a worker\'s failure report (fail-job) turns a running job `failed`, with its error',
     async run(ctx) {
       // The failure must be driven through the worker API, not by reconfiguring the worker (a real
@@ -178,7 +178,7 @@ export const jobsChecks = [
   }),
 
   defineCheck({
-    id: 'jobs.cancel', suite: 'jobs', needs: ['write'], timeoutMs: TIMEOUT_MS,
+    id: 'jobs.cancel', suite: 'jobs', needs: ['write'], jobEvents: true, timeoutMs: TIMEOUT_MS,
     title: 'cancel: a pending job is removed (404, job_deleted), a running one becomes `cancelled`',
     async run(ctx) {
       return withJobs(ctx, 'cancel', (jobs) => withEvents(ctx, async (events) => {
@@ -220,7 +220,7 @@ export const jobsChecks = [
   }),
 
   defineCheck({
-    id: 'jobs.priority', suite: 'jobs', needs: ['write'], timeoutMs: TIMEOUT_MS,
+    id: 'jobs.priority', suite: 'jobs', needs: ['write'], jobEvents: true, timeoutMs: TIMEOUT_MS,
     title: 'an instructor job (priority 0) overtakes normal ones already waiting',
     async run(ctx) {
       return withJobs(ctx, 'priority', async (jobs) => {
@@ -251,7 +251,7 @@ export const jobsChecks = [
   }),
 
   defineCheck({
-    id: 'jobs.queue-order', suite: 'jobs', needs: ['write'], timeoutMs: TIMEOUT_MS,
+    id: 'jobs.queue-order', suite: 'jobs', needs: ['write'], jobEvents: true, timeoutMs: TIMEOUT_MS,
     title: 'equal-priority jobs are served in the order QUEUE_MODE promises (fifo: oldest first; round_robin: fewest completed first)',
     async run(ctx) {
       return withJobs(ctx, 'queue-order', async (jobs) => {
@@ -292,7 +292,7 @@ export const jobsChecks = [
   }),
 
   defineCheck({
-    id: 'jobs.queue-full', suite: 'jobs', needs: ['write'], exclusive: true, timeoutMs: TIMEOUT_MS,
+    id: 'jobs.queue-full', suite: 'jobs', needs: ['write'], jobEvents: true, exclusive: true, timeoutMs: TIMEOUT_MS,
     title: 'a full queue (pending = MAX_QUEUE_DEPTH) answers 429 "Queue is full", and stores nothing',
     async run(ctx) {
       const depth = ctx.target.queue.maxQueueDepth;
@@ -338,7 +338,7 @@ export const jobsChecks = [
   }),
 
   defineCheck({
-    id: 'jobs.invalid', suite: 'jobs', needs: ['write'],
+    id: 'jobs.invalid', suite: 'jobs', needs: ['write'], jobEvents: true,
     title: 'invalid submissions are rejected with 422 (a detail list) and nothing is stored',
     async run(ctx) {
       const user = probeUser('invalid');

@@ -1,6 +1,7 @@
 // resilience: what a workshop operator fears mid-session, proved by behaviour on the local stack.
 import { defineCheck } from './lib/check.ts';
 import { workspaceUser, describeWorkspace } from './lib/identity.ts';
+import { basicAuth } from './lib/http.ts';
 
 /** How long nginx may take to reach a restarted container once it listens again. */
 const REACHED_WITHIN_MS = 10_000;
@@ -13,12 +14,17 @@ export const resilienceChecks = [
     title: `the admin and a workspace restarted while nginx runs are reached again, each as itself, within ${REACHED_WITHIN_MS / 1000} s`,
     async run(ctx) {
       const user = ctx.target.users[ctx.target.users.length - 1];
+      const { adminUsername, adminPassword } = ctx.target.secrets;
+      // The dashboard as itself: its page (contract: title "ComfyUI Admin Dashboard") or, should the
+      // credentials not open it (another check's finding), its Basic challenge; never a 502 or a workspace.
+      const adminIsItself = (r: { status: number; body: string; headers?: Record<string, string> }) =>
+        (r.status === 200 && /ComfyUI Admin Dashboard/.test(r.body)) || (r.status === 401 && /^Basic/i.test(r.headers?.['www-authenticate'] ?? ''));
       const look = async (label: string) => {
-        const a = await ctx.target.request('/admin/health', { timeoutMs: 5_000 }).catch((e: Error) => ({ status: 0, body: e.message }));
-        const service = a.status === 200 ? (JSON.parse(a.body) as { service?: string }).service : undefined;
+        const a = await ctx.target.request('/admin', { timeoutMs: 5_000, headers: adminPassword !== undefined ? basicAuth(adminUsername, adminPassword) : {} })
+          .catch((e: Error) => ({ status: 0, body: e.message, headers: {} as Record<string, string> }));
         const w = await workspaceUser(ctx.target, user);
         const problems = [
-          ...(service === 'admin-dashboard' ? [] : [`/admin/health → ${a.status ? `HTTP ${a.status}` : a.body}${service ? ` (service "${service}")` : ''}`]),
+          ...(adminIsItself(a) ? [] : [`/admin → ${a.status ? `HTTP ${a.status}, not the dashboard` : a.body}`]),
           ...(w.user === user ? [] : [describeWorkspace(`/${user}/`, w)]),
         ];
         ctx.record(label, { admin: a.status, [user]: w.user ?? w.error ?? `HTTP ${w.status}` });

@@ -40,3 +40,15 @@ describe('command line: bad input', () => {
     }
   });
 });
+
+describe('the comfy-verify command', () => {
+  // package.json's bin: what the README tells operators to type works in a checkout.
+  it('npx comfy-verify <command> runs the CLI (help, and a bad option as one line with exit 2)', async () => {
+    const help = await execa('npx', ['--no-install', 'comfy-verify', '--help'], { cwd: ROOT, reject: false, all: true, timeout: 60_000 });
+    expect(help.exitCode, help.all).toBe(0);
+    expect(help.all).toMatch(/comfy-verify <command>[\s\S]*verify[\s\S]*faults[\s\S]*smoke/);
+    const bad = await execa('npx', ['--no-install', 'comfy-verify', 'verify', '--mode', 'sideways'], { cwd: ROOT, reject: false, all: true, timeout: 60_000 });
+    expect(bad.exitCode).toBe(2);
+    expect(bad.all!.trim()).toBe('✖ --mode must be host or container, not "sideways"');
+  });
+});

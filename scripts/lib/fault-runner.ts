@@ -1,9 +1,13 @@
 // Runs the fault catalogue against a running stack: the clean stack first (any failure there
-// is a false alarm), then each fault applied, the checks run, and the stack put back.
+// is a false alarm), then the faults, batch by batch (stack/faults/batches.ts): a batch's faults
+// applied together, the checks run once, each fault judged by its own expected checks, and nothing
+// outside the batch's expected and collateral checks allowed to turn red. A batch that does not
+// hold (a miss or an unrelated red) is run again one fault at a time, and those runs decide.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Stack } from '../../stack/stack.ts';
 import type { Fault } from '../../stack/faults/fault.ts';
+import { composeFaults, planBatches } from '../../stack/faults/batches.ts';
 import type { Topology } from '../../stack/topology.ts';
 import { runChecks, type Check, type CheckResult } from '../../suites/lib/check.ts';
 import type { Target } from '../../suites/lib/target.ts';
@@ -16,6 +20,7 @@ export interface FaultRecord {
   description: string;
   mode: string;
   expected: string[];
+  /** checks that failed and are this fault's (expected or collateral); run alone: every failed check */
   failed: string[];
   /** failed checks neither expected nor declared collateral: a fault should not blur other checks */
   unrelated: string[];
@@ -24,49 +29,104 @@ export interface FaultRecord {
   caught: boolean;
   messages: Record<string, string>;
   restarted: string[];
+  /** the faults applied together with this one (none: it ran alone) */
+  batch: string[];
   durationMs: number;
 }
 
-/** Applies one fault to the clean topology. The stack moves there from wherever it is (the previous
- *  fault, or clean), recreating only what differs: no separate restore step between faults. */
-export async function runFault(
-  stack: Stack, clean: Topology, fault: Fault, checks: Check[], target: Target, progress: (m: string) => void = () => {},
-): Promise<FaultRecord> {
+const allowedFor = (f: Fault) => new Set([...f.expect, ...(f.collateral ?? [])]);
+
+/** One batch: applied together to the clean topology (the stack moves there from wherever it is,
+ *  recreating only what differs), the checks run once, each fault judged. */
+async function runBatch(
+  stack: Stack, clean: Topology, batch: Fault[], checks: Check[], target: Target, progress: (m: string) => void,
+): Promise<FaultRecord[]> {
+  const t0 = Date.now();
+  const ids = batch.map((f) => f.id);
+  const base = (f: Fault) => ({ id: f.id, description: f.description, mode: clean.mode, expected: f.expect, batch: ids.filter((x) => x !== f.id) });
   let restarted: string[];
   try {
-    restarted = await stack.apply(fault.apply(clean));
+    restarted = await stack.apply(composeFaults(clean, batch));
   } catch (e) {
-    // The stack could not take the fault (a service would not start): a miss, told as such; the
-    // next fault's apply starts what is missing, so one bad fault does not blur the rest.
+    if (batch.length > 1) return runAlone(stack, clean, batch, checks, target, progress, `could not be applied together (${(e as Error).message})`);
+    // The stack could not take the fault (a service would not start): a miss, told as such; the next
+    // apply starts what is missing, so one bad fault does not blur the rest.
     const why = `the fault could not be applied: ${(e as Error).message}`;
-    progress(`✖ MISSED ${fault.id} (${clean.mode}): ${why}`);
-    return { id: fault.id, description: fault.description, mode: clean.mode, expected: fault.expect, failed: [], unrelated: [],
-      notRun: checks.map((c) => c.id), caught: false, messages: { [fault.expect[0]]: why }, restarted: [], durationMs: 0 };
+    progress(`✖ MISSED ${batch[0].id} (${clean.mode}): ${why}`);
+    return [{ ...base(batch[0]), failed: [], unrelated: [], notRun: checks.map((c) => c.id), caught: false, messages: { [batch[0].expect[0]]: why }, restarted: [], durationMs: 0 }];
   }
-  {
-    // Slow checks (idle timeouts) only where the fault is about them: the catalogue stays minutes, not hours.
-    const run = checks.filter((c) => !c.slow || fault.expect.includes(c.id));
-    const results = await runChecks(run, target, { concurrency: 10, artifactsDir: FAULT_ARTIFACTS });
-    const failed = results.filter((r) => r.status === 'fail').map((r) => r.id);
-    const messages = Object.fromEntries(results.filter((r) => r.status === 'fail').map((r) => [r.id, r.message]));
-    const firstMsg = messages[fault.expect[0]] ?? '';
-    const caught = fault.expect.every((id) => failed.includes(id)) && (!fault.message || fault.message.test(firstMsg));
-    const rec: FaultRecord = {
-      id: fault.id, description: fault.description, mode: clean.mode, expected: fault.expect, failed,
-      unrelated: failed.filter((id) => !fault.expect.includes(id) && !(fault.collateral ?? []).includes(id)),
+  // Slow checks (idle timeouts) only where a fault is about them.
+  const run = checks.filter((c) => !c.slow || batch.some((f) => f.expect.includes(c.id)));
+  const results = await runChecks(run, target, { concurrency: 10, artifactsDir: FAULT_ARTIFACTS });
+  const failed = results.filter((r) => r.status === 'fail').map((r) => r.id);
+  const messages = Object.fromEntries(results.filter((r) => r.status === 'fail').map((r) => [r.id, r.message]));
+  const allowed = new Set(batch.flatMap((f) => [...allowedFor(f)]));
+  const unrelated = failed.filter((id) => !allowed.has(id));
+  const records = batch.map((f): FaultRecord => {
+    const mine = batch.length > 1 ? failed.filter((id) => allowedFor(f).has(id)) : failed;
+    const caught = f.expect.every((id) => failed.includes(id)) && (!f.message || f.message.test(messages[f.expect[0]] ?? ''));
+    return {
+      ...base(f), failed: mine, unrelated, caught, restarted,
+      messages: Object.fromEntries(mine.map((id) => [id, messages[id]])),
       notRun: checks.filter((c) => !run.includes(c)).map((c) => c.id),
-      caught, messages, restarted, durationMs: 0,
+      durationMs: Math.round((Date.now() - t0) / batch.length),
     };
-    progress(`${caught ? '✔ caught' : '✖ MISSED'} ${fault.id} (${clean.mode}): ${failed.length ? failed.join(', ') : 'no check failed'}`);
-    return rec;
+  });
+  if (batch.length > 1 && (unrelated.length || records.some((r) => !r.caught))) {
+    const why = unrelated.length
+      ? `turned unrelated checks red together (${unrelated.map((id) => `${id}: ${messages[id]}`).join('; ')})`
+      : `missed ${records.filter((r) => !r.caught).map((r) => `${r.id} (${r.expected.filter((id) => !failed.includes(id)).join(', ') || `message: ${messages[r.expected[0]]}`})`).join(', ')} together`;
+    return runAlone(stack, clean, batch, checks, target, progress, why);
+  }
+  for (const r of records) progress(`${r.caught ? '✔ caught' : '✖ MISSED'} ${r.id} (${clean.mode}): ${r.failed.length ? r.failed.join(', ') : 'no check failed'}${batch.length > 1 ? ` [batch of ${batch.length}]` : ''}`);
+  return records;
+}
+
+async function runAlone(
+  stack: Stack, clean: Topology, batch: Fault[], checks: Check[], target: Target, progress: (m: string) => void, why: string,
+): Promise<FaultRecord[]> {
+  progress(`• the batch ${batch.map((f) => f.id).join(', ')} ${why}: each fault again on its own`);
+  const out: FaultRecord[] = [];
+  for (const f of batch) out.push(...await runBatch(stack, clean, [f], checks, target, progress));
+  return out;
+}
+
+/** The catalogue in batches, run in order on demand: `record(id)` runs whatever batch holds that
+ *  fault (and the batches before it) once, so a test per fault reads its own verdict. */
+export class CatalogueRun {
+  readonly batches: Fault[][];
+  private readonly results = new Map<string, Promise<FaultRecord>>();
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly stack: Stack, private readonly clean: Topology, faults: Fault[], private readonly checks: Check[],
+    private readonly target: Target, private readonly progress: (m: string) => void = () => {},
+  ) {
+    this.batches = planBatches(clean, faults.filter((f) => f.modes.includes(clean.mode)));
+  }
+
+  record(id: string): Promise<FaultRecord> {
+    const batch = this.batches.find((b) => b.some((f) => f.id === id));
+    if (!batch) throw new Error(`fault ${id} is not in this catalogue run (${this.clean.mode} mode)`);
+    if (!this.results.has(id)) {
+      const run = this.chain.then(() => runBatch(this.stack, this.clean, batch, this.checks, this.target, this.progress));
+      this.chain = run.catch(() => {});
+      for (const f of batch) this.results.set(f.id, run.then((rs) => rs.find((r) => r.id === f.id)!));
+    }
+    return this.results.get(id)!;
+  }
+
+  async all(): Promise<FaultRecord[]> {
+    return Promise.all(this.batches.flat().map((f) => this.record(f.id)));
   }
 }
 
 export interface CatalogueReport {
-  faults: (FaultRecord & { durationMs: number })[];
+  faults: FaultRecord[];
   falseAlarms: CheckResult[];
   caught: number;
   total: number;
+  batches: number;
   durationMs: number;
 }
 
@@ -78,12 +138,8 @@ export async function runCatalogue(
   const baseline = await runChecks(checks.filter((c) => !c.slow), target, { artifactsDir: FAULT_ARTIFACTS });
   const falseAlarms = baseline.filter((r) => r.status === 'fail');
   for (const f of falseAlarms) progress(`✖ false alarm on the clean stack: ${f.id}: ${f.message}`);
-  const records = [];
-  for (const fault of faults.filter((f) => f.modes.includes(clean.mode))) {
-    const s = Date.now();
-    const rec = await runFault(stack, clean, fault, checks, target, progress);
-    records.push({ ...rec, durationMs: Date.now() - s });
-  }
+  const run = new CatalogueRun(stack, clean, faults, checks, target, progress);
+  const records = await run.all();
   await stack.apply(clean);
-  return { faults: records, falseAlarms, caught: records.filter((r) => r.caught).length, total: records.length, durationMs: Date.now() - t0 };
+  return { faults: records, falseAlarms, caught: records.filter((r) => r.caught).length, total: records.length, batches: run.batches.length, durationMs: Date.now() - t0 };
 }

@@ -9,8 +9,7 @@ const secrets = { redisPassword: 'r'.repeat(64), adminUsername: 'admin', adminPa
 const clean = (mode: 'host' | 'container') => describeTopology({ runId: 't', runDir: '/tmp/cv-unit', mode, secrets });
 
 describe('fault catalogue', () => {
-  it('has at least 15 faults, unique ids, each naming existing checks', () => {
-    expect(FAULTS.length).toBeGreaterThanOrEqual(15);
+  it('has unique ids, each fault naming existing checks', () => {
     expect(new Set(FAULTS.map((f) => f.id)).size).toBe(FAULTS.length);
     const ids = new Set(ALL_CHECKS.map((c) => c.id));
     for (const f of FAULTS) for (const id of [...f.expect, ...(f.collateral ?? [])]) expect(ids.has(id), `${f.id} names unknown check ${id}`).toBe(true);

@@ -224,8 +224,8 @@ export const FAULTS: Fault[] = [
     id: 'admin-down', modes: ['host'],
     description: 'the admin dashboard container is not running',
     expect: ['health.admin', 'routing.admin-auth', 'browser.dashboard'],
-    // Seen on the host too: nothing listens on 127.0.0.1:8080 any more.
-    collateral: ['host.listeners'],
+    // Seen on the host too: nothing listens on 127.0.0.1:8080 any more; and there is no admin to restart.
+    collateral: ['host.listeners', 'resilience.recreated-containers'],
     apply: (t) => withService(t, 'admin', (s) => { s.enabled = false; }, 'admin-down'),
   }),
   defineFault({

@@ -49,6 +49,21 @@ describe('checks', () => {
     expect(rs.map((r) => r.id)).toEqual(['a.fill', 'a.one', 'a.two', 'a.three']);
   });
 
+  it('with a quiet check, the checks that cause job events wait for it; the others run beside it', async () => {
+    const log: string[] = [];
+    const mk = (id: string, o: { quiet?: boolean; jobEvents?: boolean; ms?: number } = {}) => defineCheck({
+      id, suite: 'websocket', title: id, slow: o.quiet, quiet: o.quiet, jobEvents: o.jobEvents,
+      run: async () => { log.push(`${id} start`); await new Promise((r) => setTimeout(r, o.ms ?? 10)); log.push(`${id} end`); },
+    });
+    await runChecks([mk('a.job', { jobEvents: true }), mk('a.plain'), mk('a.idle', { quiet: true, ms: 60 })], target, { concurrency: 1 });
+    expect(log.indexOf('a.plain end')).toBeLessThan(log.indexOf('a.idle end'));
+    expect(log.indexOf('a.job start')).toBeGreaterThan(log.indexOf('a.idle end'));
+    // Without a quiet check there is one phase: job checks are not held back.
+    log.length = 0;
+    await runChecks([mk('a.job', { jobEvents: true, ms: 30 }), mk('a.plain')], target, { concurrency: 2 });
+    expect(log.indexOf('a.plain start')).toBeLessThan(log.indexOf('a.job end'));
+  });
+
   it('ids look like suite.name', () => {
     expect(() => defineCheck({ id: 'Bad Id', suite: 'health', title: '', run: async () => {} })).toThrow(/suite.name/);
   });

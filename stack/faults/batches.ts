@@ -1,0 +1,86 @@
+// Faults that cannot see each other are applied together and judged in one pass: the catalogue
+// then takes minutes, not the better part of an hour. Two faults share a batch only when
+//   - they change different services (or different environment variables of one), and nginx at most by text edits of its configuration that
+//     still apply one after the other (a whole new configuration or certificate goes without other
+//     nginx changes and without a stopped service, which such a configuration may not start without);
+//   - neither one's expected checks are among the other's expected or collateral checks, so each
+//     expected red is the fault's own.
+// The runner still proves, per batch, that nothing outside the batch's expected and collateral
+// checks turns red, and runs a batch's faults one at a time when it does not hold.
+import { renderNginxConf } from '../nginx/render.ts';
+import type { Topology } from '../topology.ts';
+import type { Fault } from './fault.ts';
+
+/** What applying a fault to the clean topology changes. */
+export interface Footprint {
+  /** each service it changes: the environment variables it sets, and whether anything else changed
+   *  (two faults may change one service only through different variables) */
+  services: Map<string, { env: string[]; other: boolean }>;
+  /** text edits of the nginx configuration (they compose) */
+  nginxEdit: boolean;
+  /** another nginx source, upstream resolution or certificate (it does not compose) */
+  nginxWhole: boolean;
+  /** stops a service: an nginx configured otherwise may not even start without it */
+  stops: boolean;
+}
+
+export function footprint(clean: Topology, f: Fault): Footprint {
+  const t = f.apply(clean);
+  const find = (x: Topology, name: string) => x.services.find((s) => s.name === name);
+  const services = new Map<string, { env: string[]; other: boolean }>();
+  for (const name of new Set([...clean.services, ...t.services].map((s) => s.name))) {
+    const [a, b] = [find(clean, name), find(t, name)];
+    if (JSON.stringify(a) === JSON.stringify(b)) continue;
+    const keys = [...new Set([...Object.keys(a?.env ?? {}), ...Object.keys(b?.env ?? {})])];
+    const env = keys.filter((k) => a?.env[k] !== b?.env[k]);
+    const other = !a || !b || JSON.stringify({ ...a, env: {} }) !== JSON.stringify({ ...b, env: {} });
+    services.set(name, { env, other });
+  }
+  const { transforms: _a, ...cleanNginx } = clean.nginx;
+  const { transforms: _b, ...faultNginx } = t.nginx;
+  return {
+    services,
+    nginxEdit: t.nginx.transforms.length > clean.nginx.transforms.length,
+    nginxWhole: JSON.stringify(cleanNginx) !== JSON.stringify(faultNginx) || JSON.stringify(clean.tls) !== JSON.stringify(t.tls),
+    stops: clean.services.some((s) => s.enabled && find(t, s.name)?.enabled === false),
+  };
+}
+
+/** The faults applied one after another. */
+export const composeFaults = (clean: Topology, faults: Fault[]): Topology => faults.reduce((t, f) => f.apply(t), clean);
+
+const checksOf = (f: Fault) => new Set([...f.expect, ...(f.collateral ?? [])]);
+
+/** Whether f may join the faults of a batch (see the head of this file). */
+export function fitsBatch(clean: Topology, batch: Fault[], f: Fault, prints: Map<string, Footprint>): boolean {
+  const fp = prints.get(f.id)!;
+  for (const g of batch) {
+    const gp = prints.get(g.id)!;
+    for (const [name, a] of fp.services) {
+      const b = gp.services.get(name);
+      if (b && (a.other || b.other || a.env.some((k) => b.env.includes(k)))) return false;
+    }
+    if ((fp.nginxWhole && (gp.nginxWhole || gp.nginxEdit || gp.stops)) || (gp.nginxWhole && (fp.nginxEdit || fp.stops))) return false;
+    const fc = checksOf(f);
+    const gc = checksOf(g);
+    if (f.expect.some((id) => gc.has(id)) || g.expect.some((id) => fc.has(id))) return false;
+  }
+  try {
+    renderNginxConf(composeFaults(clean, [...batch, f])); // edits that no longer apply throw
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Greedy, in catalogue order: the same catalogue always gives the same batches. */
+export function planBatches(clean: Topology, faults: Fault[], maxSize = 8): Fault[][] {
+  const prints = new Map(faults.map((f) => [f.id, footprint(clean, f)]));
+  const batches: Fault[][] = [];
+  for (const f of faults) {
+    const home = batches.find((b) => b.length < maxSize && fitsBatch(clean, b, f, prints));
+    if (home) home.push(f);
+    else batches.push([f]);
+  }
+  return batches;
+}
