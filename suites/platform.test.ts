@@ -56,7 +56,7 @@ describe.each(MODES)('%s-nginx mode', (mode) => {
     // Batches of faults that cannot see each other, each applied to the stack as brought up; a fault's
     // test reads its batch's verdict (the batch runs when its first fault's test asks for it).
     let catalogue: CatalogueRun;
-    beforeAll(() => { catalogue = new CatalogueRun(stack!, clean, faults, ALL_CHECKS, target); });
+    beforeAll(() => { catalogue = new CatalogueRun(stack!, clean, faults, ALL_CHECKS, target, (m) => console.log(`[${mode}] ${m}`)); });
     it.each(faults.map((f) => [f.id, f] as const))('%s is caught', async (_id, fault) => {
       const rec = await catalogue.record(fault.id);
       const missed = rec.expected.filter((id) => !rec.failed.includes(id));
