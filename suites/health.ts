@@ -28,10 +28,14 @@ export const healthChecks = [
   defineCheck({
     id: 'health.admin', suite: 'health', title: 'admin dashboard is served at /admin',
     async run(ctx) {
-      // The dashboard's own /health is internal; publicly it must at least answer (asking for credentials).
-      const r = await http(ctx, '/admin');
-      ctx.expect(r.status === 401 || r.status === 200 || r.status === 301, 'GET /admin → 401 (asks for credentials)', `HTTP ${r.status}`);
-      ctx.expect(r.status !== 200 || /ComfyUI Admin Dashboard/.test(r.body), 'the admin dashboard page', r.body.slice(0, 120));
+      // The dashboard's own /health is internal; publicly it answers a visitor without credentials
+      // with its Basic challenge (a redirect to /admin/ first is fine).
+      let r = await http(ctx, '/admin');
+      if (r.status === 301 && /\/admin\/$/.test(r.headers.location ?? '')) r = await http(ctx, '/admin/');
+      ctx.expect(r.status !== 200, 'the dashboard is not open without credentials', /ComfyUI Admin Dashboard/.test(r.body) ? 'HTTP 200 with the dashboard' : `HTTP 200, not the dashboard: ${r.body.slice(0, 80)}`);
+      ctx.expect(r.status === 401, 'GET /admin → 401 (asks for credentials)', `HTTP ${r.status}`);
+      ctx.expect(/^Basic/i.test(r.headers['www-authenticate'] ?? ''), 'WWW-Authenticate: Basic', r.headers['www-authenticate'] ?? 'no WWW-Authenticate header');
+      return 'asks for credentials (401, Basic)';
     },
   }),
   defineCheck({

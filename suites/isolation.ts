@@ -72,7 +72,6 @@ export const isolationChecks = [
   defineCheck({
     id: 'isolation.view-traversal', suite: 'isolation', title: '/view refuses path traversal in file names and subfolders',
     async run(ctx) {
-      const u = ctx.target.users[1] ?? ctx.target.users[0];
       const attempts = [
         `filename=../../../../etc/passwd&type=output`,
         `filename=..%2F..%2F..%2F..%2Fetc%2Fpasswd&type=output`,
@@ -80,12 +79,24 @@ export const isolationChecks = [
         `filename=/etc/passwd&type=output`,
         `filename=passwd&type=../../../../etc`,
       ];
+      // A refusal is ComfyUI's own 400/403/404. A workspace that does not answer (502, nginx's 404 for a
+      // missing location) refuses nothing: it cannot be judged, and says so.
+      const REFUSED = [400, 403, 404];
       const leaks: string[] = [];
-      for (const q of attempts) {
-        const r = await http(ctx, `/${u}/view?${q}`, { bodySnippet: 60 });
-        if (r.status === 200 || /root:.*:0:0:/.test(r.body)) leaks.push(`?${q} → HTTP ${r.status}`);
-      }
-      ctx.expect(leaks.length === 0, 'every traversal attempt refused (4xx)', leaks.join('; '));
+      const unjudged: string[] = [];
+      await each(ctx.target.users, async (u) => {
+        const alive = await ctx.target.request(`/${u}/system_stats`, { timeoutMs: 10_000 }).catch((e: Error) => ({ status: 0, body: e.message }));
+        if (alive.status !== 200 || !/comfyui_version/.test(alive.body)) return void unjudged.push(`${u}: its ComfyUI did not answer (/system_stats → ${alive.status ? `HTTP ${alive.status}` : alive.body})`);
+        for (const q of attempts) {
+          const r = await ctx.target.request(`/${u}/view?${q}`, { timeoutMs: 10_000, maxBody: 200 }).catch((e: Error) => ({ status: 0, body: e.message }));
+          if (r.status === 200 || /root:.*:0:0:/.test(r.body)) leaks.push(`/${u}/view?${q} → HTTP ${r.status}`);
+          else if (!REFUSED.includes(r.status)) unjudged.push(`/${u}/view?${q} → ${r.status ? `HTTP ${r.status}` : r.body}, not a refusal`);
+        }
+      }, 4);
+      ctx.record('attempts', { users: ctx.target.users.length, each: attempts, leaks, unjudged });
+      ctx.expect(leaks.length === 0, 'every traversal attempt refused', leaks.join('; '));
+      ctx.expect(unjudged.length === 0, `every workspace refuses with ${REFUSED.join('/')}`, unjudged.join('; '));
+      return `${attempts.length} traversal attempts refused by each of ${ctx.target.users.length} workspaces`;
     },
   }),
   defineCheck({

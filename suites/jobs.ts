@@ -148,7 +148,8 @@ export const jobsChecks = [
               if (j?.status === 'pending' && j.position_in_queue === 0 && (await jobs.queueStatus()).active_workers === 0) via = await claim(ctx, jobs, job.id);
             }
           }
-          if (change?.data.status === 'failed') return `the worker failed the job itself: "${change.data.error}"`; // the path, shown by the deployment
+          // The worker failing the job on its own exercises its failure, not fail-job through the API: again.
+          if (change?.data.status === 'failed') { ctx.record(`attempt ${attempt}: the worker failed the job itself`, change.data.error); continue; }
           if (!via) {
             ctx.expect(!!change, `a worker takes the job within ${WAIT_MS / 1000} s`, 'no job_updated event for it');
             continue; // completed (or cancelled) before we could report: again
@@ -172,7 +173,7 @@ export const jobsChecks = [
           ctx.expect(again.status === 400, 'a failed job cannot be cancelled (400)', `HTTP ${again.status}`);
           return `failed with its error, reported ${via}${attempt > 1 ? ` (attempt ${attempt}: the worker completed earlier ones first)` : ''}`;
         }
-        return ctx.skip('the deployment\'s worker completed the probe job three times before a failure could be reported; the failure path was not exercised');
+        return ctx.skip('the deployment\'s worker finished (completed or failed) the probe job three times before a failure could be reported; fail-job was not exercised');
       }));
     },
   }),
@@ -237,7 +238,8 @@ export const jobsChecks = [
           const behind = waiting.filter((n) => n.position_in_queue! < p0.position_in_queue!);
           ctx.expect(behind.length === 0, 'the instructor job is ahead of every waiting normal job', behind.map((n) => `a normal job at position ${n.position_in_queue}, the instructor job at ${p0.position_in_queue}`));
         }
-        ctx.expect(waiting.length > 0 || p0?.status !== 'pending', 'normal jobs were waiting', 'none: no overtaking to see');
+        // Its own precondition: with no normal job waiting there is no overtaking to see.
+        if (!waiting.length) ctx.skip('no normal job was still waiting when the instructor job arrived (a worker took them at once): the overtaking could not be observed');
         // Served first: when the instructor job starts, the normal jobs that were waiting have not.
         const { job: started0 } = await jobs.follow(instructor.id, started, WAIT_MS, 100);
         ctx.expect(!!started0 && started0.status !== 'pending', 'a worker takes the instructor job', started0 ? 'still pending' : 'gone');

@@ -4,7 +4,7 @@ import { ensureReady } from '../lib/ready.ts';
 import { parseMode, parseUsers, parseNginxSite, type Command } from '../lib/args.ts';
 import { localTopology, startLocalStack } from '../../stack/run.ts';
 import { CONTRACT, userList, userHostPort } from '../../stack/topology.ts';
-import { removeByLabel } from '../../stack/containers/labels.ts';
+import { removeByLabel, countByLabel } from '../../stack/containers/labels.ts';
 
 const HELP = `comfy-verify stack up [--mode host|container] [--users N]
   Brings up the local stand-in platform (redis, queue-manager, admin, N user frontends,
@@ -20,6 +20,12 @@ async function stackCommandRun(args: string[]): Promise<number> {
   if (positionals[0] === 'down') {
     await ensureReady({ images: false });
     const n = await removeByLabel({});
+    const left = await countByLabel();
+    if (left.containers + left.networks + left.volumes) {
+      // Docker refuses to remove a network that kept a stale endpoint of a killed run until dockerd restarts.
+      throw new HarnessError(`could not remove ${left.containers} container(s), ${left.networks} network(s), ${left.volumes} volume(s) (docker network rm: "has active endpoints" is a stale endpoint of a killed run)`,
+        'restart the Docker engine (systemctl restart docker, or stop and start dockerd), then run stack down again');
+    }
     done(`removed ${n} container(s)/network(s)/volume(s)`);
     return EXIT.ok;
   }

@@ -46,10 +46,12 @@ export async function removeByLabel(o: { runId?: string; stale?: boolean }): Pro
   return containers.length + networks.length + volumes.length;
 }
 
-export async function countByLabel(): Promise<{ containers: number; networks: number; volumes: number }> {
+/** What is left of one run (runId), or of every run. */
+export async function countByLabel(runId?: string): Promise<{ containers: number; networks: number; volumes: number }> {
+  const filter = runId ? `${LABEL}.run=${runId}` : LABEL;
   return {
-    containers: (await listByLabel('container', LABEL)).length,
-    networks: (await listByLabel('network', LABEL)).length,
-    volumes: (await listByLabel('volume', LABEL)).length,
+    containers: (await listByLabel('container', filter)).length,
+    networks: (await listByLabel('network', filter)).length,
+    volumes: (await listByLabel('volume', filter)).length,
   };
 }

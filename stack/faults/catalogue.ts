@@ -101,12 +101,16 @@ export const FAULTS: Fault[] = [
     id: 'user-location-missing', modes: ['container'],
     description: 'user007 has no location block: that participant gets a 404',
     expect: ['routing.user-identity', 'health.frontends', 'websocket.user-upgrade', 'browser.workspaces'],
+    // nginx's own 404 is no refusal by the workspace: its /view cannot be judged.
+    collateral: ['isolation.view-traversal'],
     apply: (t) => withNginx(t, 'user-location-missing', (c) => editLocation(c, '/user007/', () => ' return 404; ')),
   }),
   defineFault({
     id: 'frontend-down', modes: ['container'],
     description: 'user012\'s frontend container is not running',
-    expect: ['health.frontends', 'routing.user-identity', 'websocket.user-upgrade', 'browser.workspaces'],
+    // The traversal check first: a dead workspace's 502 is not a refusal (it once counted as one).
+    expect: ['isolation.view-traversal', 'health.frontends', 'routing.user-identity', 'websocket.user-upgrade', 'browser.workspaces'],
+    message: /user012: its ComfyUI did not answer/,
     apply: (t) => withService(t, userId(12), (s) => { s.enabled = false; }, 'frontend-down'),
   }),
   defineFault({
@@ -121,6 +125,18 @@ export const FAULTS: Fault[] = [
     description: 'the certificate expired yesterday (certbot renewal failed)',
     expect: ['tls.valid-now', 'tls.expiry-days', 'host.certificate-files'],
     apply: (t) => { const c = clone(t); c.tls.notBefore = new Date(Date.now() - 91 * DAY); c.tls.notAfter = new Date(Date.now() - DAY); c.faults.push('certificate-expired'); return c; },
+  }),
+  defineFault({
+    id: 'certificate-expired-untrusted', modes: ['host'],
+    description: 'an expired, self-made certificate: the chain check must still see that nobody trusts its issuer (it once only checked the leaf against the issuer the server sent)',
+    expect: ['tls.chain', 'tls.valid-now', 'tls.expiry-days', 'host.certificate-files'],
+    message: /not signed by a trusted CA/,
+    apply: (t) => {
+      const c = clone(t);
+      Object.assign(c.tls, { notBefore: new Date(Date.now() - 91 * DAY), notAfter: new Date(Date.now() - DAY), untrustedIssuer: true });
+      c.faults.push('certificate-expired-untrusted');
+      return c;
+    },
   }),
   defineFault({
     id: 'certificate-expiring', modes: ['container'],
@@ -229,6 +245,14 @@ export const FAULTS: Fault[] = [
     apply: (t) => withService(t, 'admin', (s) => { s.enabled = false; }, 'admin-down'),
   }),
   defineFault({
+    id: 'admin-location-wrong-port', modes: ['host'],
+    description: 'the /admin locations proxy to 127.0.0.1:8188 (user001\'s port) instead of 8080: /admin shows a workspace, and no dashboard',
+    expect: ['health.admin', 'routing.admin-auth', 'browser.dashboard', 'resilience.recreated-containers'],
+    message: /HTTP 200, not the dashboard/,
+    apply: (t) => withNginx(t, 'admin-location-wrong-port', (c) => ['= /admin', '/admin/'].reduce((conf, loc) =>
+      editLocation(conf, loc, (b) => b.replace(`127.0.0.1:${CONTRACT.adminPort}`, `127.0.0.1:${CONTRACT.firstUserHostPort}`)), c)),
+  }),
+  defineFault({
     id: 'root-not-redirected', modes: ['host'],
     description: '/ answers 404 instead of sending participants to a workspace',
     expect: ['routing.root'],
@@ -244,6 +268,7 @@ export const FAULTS: Fault[] = [
     id: 'certificate-untrusted-issuer', modes: ['container'],
     description: 'a self-made certificate (not from a trusted CA, e.g. a leftover snake-oil cert)',
     expect: ['tls.chain'],
+    message: /not signed by a trusted CA/,
     apply: (t) => { const c = clone(t); c.tls.untrustedIssuer = true; c.faults.push('certificate-untrusted-issuer'); return c; },
   }),
   defineFault({

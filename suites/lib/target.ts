@@ -107,6 +107,8 @@ export interface Target {
   httpPort: number;
   httpsPort: number;
   capabilities: Set<Capability>;
+  /** CAs trusted beyond the system's roots (--ca; the local stack's generated CA), as PEM */
+  trustedCas: string[];
   secrets: { adminUsername: string; adminPassword?: string; redisPassword?: string };
   queue: QueueSettings;
   vantages: Partial<Record<Vantage['name'], Vantage>>;
@@ -170,7 +172,7 @@ export function createTarget(s: TargetSettings): Target {
   return {
     name: s.name, kind: s.kind, mode: s.mode, domain: s.domain, users: userList(s.users),
     publicAddress: s.resolveTo ?? s.domain, vpnAddress: s.vpnAddress, httpPort, httpsPort,
-    capabilities: caps, secrets: s.secrets, queue: s.queue ?? {}, vantages: s.vantages, host: s.host, services: s.services,
+    capabilities: caps, trustedCas: s.caPem ? [s.caPem] : [], secrets: s.secrets, queue: s.queue ?? {}, vantages: s.vantages, host: s.host, services: s.services,
 
     async request(path, o = {}) {
       const url = `${origin(o.scheme ?? 'https')}${path}`;
