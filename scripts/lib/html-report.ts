@@ -65,6 +65,7 @@ const SUITE_INFO: Record<string, [title: string, what: string]> = {
   isolation: ['User isolation', 'One participant cannot see or fetch another participant\'s files.'],
   jobs: ['Jobs', 'A job goes through the queue to a worker and back.'],
   browser: ['Browser', 'The pages work in a real browser.'],
+  resilience: ['Resilience', 'Restarting a container mid-workshop does not cut its participant off: nginx finds it again, at its new address.'],
 };
 const suiteTitle = (s: string) => SUITE_INFO[s]?.[0] ?? s.charAt(0).toUpperCase() + s.slice(1);
 
