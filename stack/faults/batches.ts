@@ -1,7 +1,7 @@
 // Faults that cannot see each other are applied together and judged in one pass: the catalogue
 // then takes minutes, not the better part of an hour. Two faults share a batch only when
-//   - they change different services (or different environment variables of one), and nginx at most by text edits of its configuration that
-//     still apply one after the other (a whole new configuration or certificate goes without other
+//   - they change different services (or different environment variables of one), and nginx at
+//     most by text edits of its configuration that still apply one after the other (a whole new configuration or certificate goes without other
 //     nginx changes and without a stopped service, which such a configuration may not start without);
 //   - neither one's expected checks are among the other's expected or collateral checks, so each
 //     expected red is the fault's own.
