@@ -10,6 +10,8 @@ import { execa } from 'execa';
 import { BASE_IMAGE, IMAGE_TAG, type ServiceName } from './topology.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** Where runs write their reports and screenshots. */
+export const REPORTS_DIR = process.env.COMFY_VERIFY_REPORTS ?? resolve(ROOT, 'reports');
 /** Debian packages in the base image: the services' runtimes, and tools probes and host checks use. */
 export const BASE_PACKAGES = [
   'nodejs', 'redis-server', 'nginx-light', 'ca-certificates', 'iproute2', 'procps',

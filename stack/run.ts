@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { describeTopology, type NginxMode, type TopologyOptions, type Topology } from './topology.ts';
 import { Stack, type Progress } from './stack.ts';
-import { registerSecret } from '../scripts/lib/secrets.ts';
+import { registerSecret } from './secrets.ts';
 
 export function newRunId(): string {
   return randomBytes(3).toString('hex');

@@ -8,7 +8,7 @@ import { FAULTS } from '../stack/faults/catalogue.ts';
 import { SUITES, ALL_CHECKS } from './index.ts';
 import { runChecks, type CheckResult } from './lib/check.ts';
 import { localTarget } from './lib/local-target.ts';
-import { CatalogueRun } from '../scripts/lib/fault-runner.ts';
+import { CatalogueRun } from './lib/fault-runner.ts';
 import type { Target } from './lib/target.ts';
 import type { NginxMode, Topology } from '../stack/topology.ts';
 

@@ -8,9 +8,9 @@ import { ALL_CHECKS } from '../../suites/index.ts';
 import type { CheckResult } from '../../suites/lib/check.ts';
 import { localTarget } from '../../suites/lib/local-target.ts';
 import { FAULTS, faultById } from '../../stack/faults/catalogue.ts';
-import { runCatalogue, type CatalogueReport } from '../lib/fault-runner.ts';
+import { runCatalogue, type CatalogueReport } from '../../suites/lib/fault-runner.ts';
 import { writeText, REPORTS_DIR } from '../lib/report.ts';
-import { redactDeep } from '../lib/secrets.ts';
+import { redactDeep } from '../../stack/secrets.ts';
 
 const HELP = `comfy-verify faults [--mode host|container|both] [--fault ID,...] [--list]
   Proves every check can fail: applies each fault of the catalogue to the local stack

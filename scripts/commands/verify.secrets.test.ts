@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
 import { ROOT } from '../../stack/images.ts';
-import { secretForms } from '../lib/secrets.ts';
+import { secretForms } from '../../stack/secrets.ts';
 
 const files = (dir: string): string[] => readdirSync(dir).flatMap((n) => {
   const p = join(dir, n);

@@ -4,7 +4,7 @@
 // Items cover the guide's Step 8 and an operator's T-1 week, T-1 day and T-1 hour routine;
 // only what a check can verify is here (no "load a workflow from the sidebar").
 import type { CheckResult, Status } from '../../suites/lib/check.ts';
-import { redact } from './secrets.ts';
+import { redact } from '../../stack/secrets.ts';
 
 export interface ChecklistItem {
   phase: 'Step 8 (deployment guide)' | 'T-1 week' | 'T-1 day' | 'T-1 hour';

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadRemoteConfig, parseEnvFile } from './config.ts';
-import { redact } from './secrets.ts';
+import { redact } from '../../stack/secrets.ts';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'cv-config-'));
 const err = (f: () => unknown) => { try { f(); } catch (e) { return (e as Error).message; } return 'no error'; };

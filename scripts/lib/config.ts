@@ -7,9 +7,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { HarnessError } from './ui.ts';
-import { registerSecret } from './secrets.ts';
+import { registerSecret } from '../../stack/secrets.ts';
 import { CONTRACT, type NginxMode, type QueueMode } from '../../stack/topology.ts';
 import { parseSshTarget } from '../../suites/lib/ssh-host.ts';
+import type { RemoteConfig } from '../../suites/lib/remote-target.ts';
 
 /** The platform's .env names the harness reads (PLATFORM.md); others in the file are ignored. */
 export const ENV_NAMES = [
@@ -43,27 +44,7 @@ export const TARGET_HELP = `  --target https://DOMAIN[:PORT]  the deployment (de
   --env-file PATH       the platform's .env (default ./.env when present)
   --config FILE         JSON settings: .env names or flag names (default ./comfy-verify.config.json when present)`;
 
-export interface RemoteConfig {
-  url: string;
-  domain: string;
-  httpsPort: number;
-  users: number;
-  mode?: NginxMode;
-  /** REDIS_BIND_IP or --vpn-address: the host's Tailscale address */
-  vpnAddress?: string;
-  /** --vpn-address given: this machine is on the tailnet, so it can look from the VPN */
-  vpnVantage: boolean;
-  resolve?: string;
-  caFile?: string;
-  caPem?: string;
-  allowWrites: boolean;
-  ssh?: { user: string; host: string; port: number; keyFile?: string; knownHostsFile?: string; sudo: boolean; containerPrefix: string };
-  secrets: { adminUsername: string; adminPassword?: string; redisPassword?: string };
-  layout: { certPath: string; keyPath: string; outputsDir: string };
-  queue: { mode?: QueueMode; maxQueueDepth?: number; jobTimeout?: number };
-  /** where settings came from, lowest precedence first, for the run's header */
-  sources: string[];
-}
+export type { RemoteConfig };
 
 /** Parses a .env file: KEY=VALUE lines, optional quotes, # comments, `export ` prefix. */
 export function parseEnvFile(text: string): Record<string, string> {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderHtml, readExtras, loadView } from './html-report.ts';
 import { buildReport, type ModeResult } from './report.ts';
-import { registerSecret } from './secrets.ts';
+import { registerSecret } from '../../stack/secrets.ts';
 import type { Status } from '../../suites/lib/check.ts';
 
 const check = (id: string, status: Status, extra: Partial<ModeResult> = {}): ModeResult => ({

@@ -7,8 +7,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckResult, EvidenceItem, Status } from '../../suites/lib/check.ts';
 import type { ModeResult, VerifyReport } from './report.ts';
-import type { FaultRecord } from './fault-runner.ts';
-import { redact } from './secrets.ts';
+import type { FaultRecord } from '../../suites/lib/fault-runner.ts';
+import { redact } from '../../stack/secrets.ts';
 
 export interface FaultsFile {
   faults: FaultRecord[];

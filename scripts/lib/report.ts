@@ -3,12 +3,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { CheckResult, Status } from '../../suites/lib/check.ts';
-import { redact, redactDeep } from './secrets.ts';
+import { redact, redactDeep } from '../../stack/secrets.ts';
 import { readExtras, renderHtml } from './html-report.ts';
 import { green, red, yellow, dim, bold } from './ui.ts';
-import { ROOT } from '../../stack/images.ts';
+import { REPORTS_DIR } from '../../stack/images.ts';
 
-export const REPORTS_DIR = process.env.COMFY_VERIFY_REPORTS ?? join(ROOT, 'reports');
+export { REPORTS_DIR };
 
 export interface ModeResult extends CheckResult {
   /** 'host' | 'container' for the local stack; 'remote' for a domain */

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { redact, redactDeep, registerSecret, secretForms } from './secrets.ts';
+import { redact, redactDeep, registerSecret, secretForms } from '../../stack/secrets.ts';
 
 describe('redact', () => {
   const pw = 'S3cret-Redis-Pw-4f9a';

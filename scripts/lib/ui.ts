@@ -1,5 +1,5 @@
 // Terminal output for operators: one line per step, no stack traces.
-import { redact } from './secrets.ts';
+import { redact } from '../../stack/secrets.ts';
 
 const tty = process.stdout.isTTY;
 const paint = (code: string) => (s: string) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
@@ -23,11 +23,8 @@ export function warn(msg: string): void {
 }
 
 /** The harness could not run (bad input, missing Docker, ...): exit code 2, one clear line. */
-export class HarnessError extends Error {
-  constructor(message: string, public hint?: string) {
-    super(message);
-  }
-}
+import { HarnessError } from '../../stack/errors.ts';
+export { HarnessError };
 
 export const EXIT = { ok: 0, checkFailed: 1, harness: 2 } as const;
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright';
 import type { CheckContext } from './check.ts';
 import type { Target } from './target.ts';
-import { REPORTS_DIR } from '../../scripts/lib/report.ts';
+import { REPORTS_DIR } from '../../stack/images.ts';
 
 export const CHROMIUM_PATH = process.env.COMFY_VERIFY_CHROMIUM || '/usr/bin/chromium';
 /** Quiet, offline-friendly Chromium: nothing but the target is contacted. */

@@ -6,8 +6,31 @@ import net from 'node:net';
 import { hostname } from 'node:os';
 import { createTarget, selfVantage, type Target } from './target.ts';
 import { sshHost } from './ssh-host.ts';
-import { HarnessError } from '../../scripts/lib/ui.ts';
-import type { RemoteConfig } from '../../scripts/lib/config.ts';
+import { HarnessError } from '../../stack/errors.ts';
+import type { NginxMode, QueueMode } from '../../stack/topology.ts';
+
+/** A deployment as the command line and config files describe it (scripts/lib/config.ts reads them). */
+export interface RemoteConfig {
+  url: string;
+  domain: string;
+  httpsPort: number;
+  users: number;
+  mode?: NginxMode;
+  /** REDIS_BIND_IP or --vpn-address: the host's Tailscale address */
+  vpnAddress?: string;
+  /** --vpn-address given: this machine is on the tailnet, so it can look from the VPN */
+  vpnVantage: boolean;
+  resolve?: string;
+  caFile?: string;
+  caPem?: string;
+  allowWrites: boolean;
+  ssh?: { user: string; host: string; port: number; keyFile?: string; knownHostsFile?: string; sudo: boolean; containerPrefix: string };
+  secrets: { adminUsername: string; adminPassword?: string; redisPassword?: string };
+  layout: { certPath: string; keyPath: string; outputsDir: string };
+  queue: { mode?: QueueMode; maxQueueDepth?: number; jobTimeout?: number };
+  /** where settings came from, lowest precedence first, for the run's header */
+  sources: string[];
+}
 
 export async function openRemoteTarget(c: RemoteConfig): Promise<Target> {
   await preflight(c);

@@ -7,8 +7,8 @@ import type { LookupFunction } from 'node:net';
 import WebSocket from 'ws';
 import { execa } from 'execa';
 import { userList, CONTRACT, type NginxMode, type QueueMode } from '../../stack/topology.ts';
-import { tcpScan, redisCommand, type ScanResult, type RedisReply } from './probes.ts';
-import { registerSecret } from '../../scripts/lib/secrets.ts';
+import { tcpScan, redisCommand, type ScanResult, type RedisReply } from '../../stack/services/lib/probes.ts';
+import { registerSecret } from '../../stack/secrets.ts';
 
 export type Capability = 'write' | 'public-vantage' | 'vpn-vantage' | 'host' | 'admin' | 'redis-password' | 'faults' | 'disrupt';
 

@@ -4,7 +4,7 @@
 // 1 on a probe bug): network failures are results (what that vantage point sees), not errors.
 import { request } from '../lib/client.ts';
 // The very probes the harness runs from its own process, so every vantage answers alike.
-import { redisCommand, tcpScan } from '../../../suites/lib/probes.ts';
+import { redisCommand, tcpScan } from '../lib/probes.ts';
 
 type Json = Record<string, unknown>;
 

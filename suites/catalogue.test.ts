@@ -1,9 +1,9 @@
 import { describe, it, expect } from 'vitest';
-import { FAULTS } from './catalogue.ts';
-import { editLocation, withNginx } from './fault.ts';
-import { describeTopology } from '../topology.ts';
-import { renderNginxConf } from '../nginx/render.ts';
-import { ALL_CHECKS } from '../../suites/index.ts';
+import { FAULTS } from '../stack/faults/catalogue.ts';
+import { editLocation, withNginx } from '../stack/faults/fault.ts';
+import { describeTopology } from '../stack/topology.ts';
+import { renderNginxConf } from '../stack/nginx/render.ts';
+import { ALL_CHECKS } from './index.ts';
 
 const secrets = { redisPassword: 'r'.repeat(64), adminUsername: 'admin', adminPassword: 'a'.repeat(32) };
 const clean = (mode: 'host' | 'container') => describeTopology({ runId: 't', runDir: '/tmp/cv-unit', mode, secrets });

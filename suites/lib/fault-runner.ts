@@ -9,8 +9,8 @@ import type { Stack } from '../../stack/stack.ts';
 import type { Fault } from '../../stack/faults/fault.ts';
 import { composeFaults, planBatches } from '../../stack/faults/batches.ts';
 import type { Topology } from '../../stack/topology.ts';
-import { runChecks, type Check, type CheckResult } from '../../suites/lib/check.ts';
-import type { Target } from '../../suites/lib/target.ts';
+import { runChecks, type Check, type CheckResult } from './check.ts';
+import type { Target } from './target.ts';
 
 /** Screenshots taken under faults are not what participants see: they stay out of reports/. */
 const FAULT_ARTIFACTS = join(tmpdir(), 'comfy-verify-fault-artifacts');
