@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { bold, dim, green, red, EXIT } from '../lib/ui.ts';
+import { bold, dim, green, red, yellow, EXIT } from '../lib/ui.ts';
 import type { Command } from '../lib/args.ts';
 import { TARGET_OPTIONS, TARGET_HELP } from '../lib/config.ts';
 import { runRemote } from '../lib/remote-run.ts';
@@ -11,7 +11,8 @@ const HELP = `comfy-verify checklist --target https://DOMAIN [options]
   The pre-workshop checklist: every verifiable item of the deployment guide's Step 8 and of the
   T-1 week, T-1 day and T-1 hour routine, each proved by its checks and printed as
   ✅ passed  ⚠️ warning  ❌ failed  ⏭ not verified (skipped, with the reason; never a pass).
-  Writes reports/checklist.md. Exit code: 0 nothing failed, 1 an item failed, 2 could not run.
+  Writes reports/checklist.md. Exit code: 0 nothing failed, 1 an item failed, 2 could not run,
+  3 nothing failed but items could not be verified (--accept-partial makes it 0; --quick's are not counted).
 
 ${TARGET_HELP}
   --quick               leave out the slow checks (idle WebSockets, over a minute)`;
@@ -32,9 +33,11 @@ async function run(args: string[]): Promise<number> {
   const file = writeText('checklist.md', checklistMarkdown(items, { target: r.target, generatedAt, durationMs: r.durationMs }));
   console.log(`${bold(`Pre-workshop checklist: ${r.target}`)}${checklistText(items)}\n`);
   const line = `${ICON.pass} ${c.pass} passed, ${ICON.warn} ${c.warn} warnings, ${ICON.fail} ${c.fail} failed, ${ICON.skip} ${c.skip} not verified, in ${(r.durationMs / 1000).toFixed(0)} s`;
-  console.log(c.fail ? red(bold(`NO-GO: ${line}`)) : green(bold(`GO: ${line}`)));
+  // Partial: a check of this run's profile (not what --quick left out) could not run.
+  const notRun = r.results.filter((x) => x.status === 'skip').length;
+  console.log(c.fail ? red(bold(`NO-GO: ${line}`)) : notRun ? yellow(bold(`GO (partial: ${notRun} of ${r.results.length} checks not run): ${line}`)) : green(bold(`GO: ${line}`)));
   console.log(dim(`checklist: ${file}`));
-  return c.fail ? EXIT.checkFailed : EXIT.ok;
+  return c.fail ? EXIT.checkFailed : notRun && !values['accept-partial'] ? EXIT.partial : EXIT.ok;
 }
 
 export const checklistCommand: Command = { name: 'checklist', summary: 'the pre-workshop checklist (guide Step 8, T-1 week/day/hour) for https://DOMAIN', help: HELP, run };

@@ -7,7 +7,7 @@ import { describeStack } from '../../stack/stack.ts';
 import { SUITES, ALL_CHECKS } from '../../suites/index.ts';
 import { runChecks } from '../../suites/lib/check.ts';
 import { localTarget } from '../../suites/lib/local-target.ts';
-import { buildReport, resultLine, summary, writeReports, type ModeResult } from '../lib/report.ts';
+import { buildReport, exitCode, resultLine, summary, writeReports, type ModeResult } from '../lib/report.ts';
 import { TARGET_OPTIONS, TARGET_HELP } from '../lib/config.ts';
 import { runRemote } from '../lib/remote-run.ts';
 
@@ -15,7 +15,8 @@ const HELP = `comfy-verify verify [--mode host|container|both] [--users N] [--su
   Brings up the local stack in each nginx mode (default: both), runs every suite against it,
   prints a GO / NO-GO verdict, writes reports/index.html (open it), verify.json and junit.xml.
   --nginx-site FILE runs nginx with your own site file (as written; certificates and ports mapped).
-  Exit code: 0 all passed (warnings allowed), 1 a check failed, 2 the harness could not run.
+  Exit code: 0 all passed (warnings allowed), 1 a check failed, 2 the harness could not run,
+  3 nothing failed but checks were not run (a partial GO; --accept-partial makes it 0).
 comfy-verify verify --target https://DOMAIN [options] [--suite NAME,...]
   Runs every suite against a deployment instead (checks needing what is not given are skipped).
 
@@ -26,7 +27,7 @@ async function run(args: string[]): Promise<number> {
     ...TARGET_OPTIONS, mode: { type: 'string' }, users: { type: 'string' }, 'nginx-site': { type: 'string' }, suite: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   } });
   if (values.help) return console.log(HELP), EXIT.ok;
-  if (values.target !== undefined) return verifyRemote(selectChecks(values.suite), values);
+  if (values.target !== undefined) return verifyRemote(selectChecks(values.suite), values, !!values['accept-partial']);
   const modes = parseModes(values.mode);
   const users = parseUsers(values.users);
   const checks = selectChecks(values.suite);
@@ -52,17 +53,17 @@ async function run(args: string[]): Promise<number> {
   const files = writeReports(report);
   console.log(summary(report));
   console.log(dim(`reports: ${files.join(', ')}`));
-  return report.verdict === 'GO' ? EXIT.ok : EXIT.checkFailed;
+  return exitCode(report, !!values['accept-partial']);
 }
 
 /** verify --target: the same suites against a deployment by its domain. */
-async function verifyRemote(checks: ReturnType<typeof selectChecks>, values: Parameters<typeof runRemote>[1]): Promise<number> {
+async function verifyRemote(checks: ReturnType<typeof selectChecks>, values: Parameters<typeof runRemote>[1], acceptPartial: boolean): Promise<number> {
   const r = await runRemote(checks, values);
   const report = buildReport(r.target, ['remote'], r.results, r.durationMs);
   const files = writeReports(report);
   console.log(summary(report));
   console.log(dim(`reports: ${files.join(', ')}`));
-  return report.verdict === 'GO' ? EXIT.ok : EXIT.checkFailed;
+  return exitCode(report, acceptPartial);
 }
 
 export function selectChecks(suites: string | undefined) {

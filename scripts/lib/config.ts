@@ -26,7 +26,7 @@ export const TARGET_OPTIONS = {
   ssh: { type: 'string' }, 'ssh-key': { type: 'string' }, 'known-hosts': { type: 'string' }, sudo: { type: 'boolean' },
   'container-prefix': { type: 'string' }, 'outputs-dir': { type: 'string' },
   users: { type: 'string' }, mode: { type: 'string' },
-  'env-file': { type: 'string' }, config: { type: 'string' },
+  'env-file': { type: 'string' }, config: { type: 'string' }, 'accept-partial': { type: 'boolean' },
 } as const;
 type FlagName = keyof typeof TARGET_OPTIONS;
 export type TargetFlags = Partial<Record<FlagName, string | boolean>>;
@@ -42,7 +42,8 @@ export const TARGET_HELP = `  --target https://DOMAIN[:PORT]  the deployment (de
   --outputs-dir DIR     data/outputs on the host (default ${CONTRACT.hostOutputsDir})
   --users N, --mode host|container   override NUM_USERS and USE_HOST_NGINX
   --env-file PATH       the platform's .env (default ./.env when present)
-  --config FILE         JSON settings: .env names or flag names (default ./comfy-verify.config.json when present)`;
+  --config FILE         JSON settings: .env names or flag names (default ./comfy-verify.config.json when present)
+  --accept-partial      exit 0 on a GO although checks were not run (for want of SSH, VPN, --allow-writes...)`;
 
 export type { RemoteConfig };
 

@@ -123,12 +123,15 @@ ${sorted.map((c) => checkHtml(c, multiMode)).join('\n')}</section>`;
 function verdictHtml(r: VerifyReport): string {
   const c = r.counts;
   const go = r.verdict === 'GO';
-  const line = go ? `${esc(r.target)} meets the contract: no check failed.` : `${plural(c.fail, 'check')} failed on ${esc(r.target)}. Do not run the workshop until they pass.`;
+  const line = !go ? `${plural(c.fail, 'check')} failed on ${esc(r.target)}. Do not run the workshop until they pass.`
+    : r.partial ? `No check failed, but ${r.partial.notRun} of ${r.partial.of} checks were not run: ${esc(r.target)} meets the contract only in what was checked.`
+    : `${esc(r.target)} meets the contract: no check failed.`;
   const attention = r.checks.filter((x) => x.status === 'fail' || x.status === 'warn')
     .sort((a, b) => ORDER.indexOf(a.status) - ORDER.indexOf(b.status));
-  return `<section class="verdict ${go ? 'go' : 'nogo'}">
-<div class="big">${go ? 'GO' : 'NO-GO'}</div>
+  return `<section class="verdict ${go ? (r.partial ? 'go partial' : 'go') : 'nogo'}">
+<div class="big">${go ? 'GO' : 'NO-GO'}${go && r.partial ? '<small>partial</small>' : ''}</div>
 <div class="facts"><p class="line">${line}</p>
+${go && r.partial ? `<ul class="notrun">${r.partial.reasons.map((x) => `<li>not run: ${esc(x)}</li>`).join('')}</ul>` : ''}
 <table class="kv">
 <tr><th>Target</th><td>${esc(r.target)}</td></tr>
 <tr><th>Modes</th><td>${r.modes.map((m) => esc(modeWord(m))).join(', ') || '–'}</td></tr>
@@ -236,6 +239,8 @@ section{margin:0 0 28px}
 .verdict.go{background:#e9f7ee;border-color:#1e8e3e}.verdict.nogo{background:#fdecec;border-color:#c5221f}
 .verdict .big{font-size:72px;font-weight:800;line-height:1;letter-spacing:-.02em;min-width:250px;text-align:center;white-space:nowrap}
 .verdict.go .big{color:#1e8e3e}.verdict.nogo .big{color:#c5221f}
+.verdict.partial{background:#fef7e0;border-color:#e37400}.verdict.partial .big{color:#b06000}.verdict .big small{display:block;font-size:20px;letter-spacing:.1em;text-transform:uppercase}
+.verdict .notrun{margin:0 0 10px;padding-left:18px;font-size:14px;color:#5f4300}
 .verdict .line{font-size:18px;font-weight:600;margin:0 0 8px}
 table.kv{border-collapse:collapse;margin-top:6px}table.kv th{text-align:left;font-weight:600;color:#5f6b76;padding:1px 16px 1px 0;vertical-align:top}table.kv td{padding:1px 0}
 .attention ul{margin:8px 0 0;padding:0;list-style:none}.attention li{padding:6px 0;border-bottom:1px solid #eceff1}
@@ -281,7 +286,7 @@ export function renderHtml(r: VerifyReport, x: ReportExtras = {}, jsonFile = 've
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="${CSP}">
 <meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${esc(`${r.verdict} · ${r.target} · comfy-verify`)}</title>
+<title>${esc(`${r.verdict}${r.verdict === 'GO' && r.partial ? ' (partial)' : ''} · ${r.target} · comfy-verify`)}</title>
 <style>${CSS}</style></head><body>
 <div class="tools"><button data-open="1">Open all evidence</button><button data-open="0">Close all</button></div>
 <h1>comfy-verify · ComfyUI Multi-User Workshop Platform</h1>

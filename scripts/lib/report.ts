@@ -13,6 +13,9 @@ export { REPORTS_DIR };
 export interface ModeResult extends CheckResult {
   /** 'host' | 'container' for the local stack; 'remote' for a domain */
   mode: string;
+  /** listed for completeness, not part of what this command runs (smoke's write checks): its skip
+   *  does not make the run partial */
+  outOfProfile?: boolean;
 }
 
 export interface VerifyReport {
@@ -20,6 +23,8 @@ export interface VerifyReport {
   modes: string[];
   checks: ModeResult[];
   verdict: 'GO' | 'NO-GO';
+  /** checks of the run that did not run (skipped), grouped by why: a GO is then partial */
+  partial?: { notRun: number; of: number; reasons: string[] };
   counts: Record<Status, number>;
   durationMs: number;
   generatedAt: string;
@@ -35,15 +40,34 @@ export function resultLine(r: ModeResult): string {
 export function buildReport(target: string, modes: string[], checks: ModeResult[], durationMs: number): VerifyReport {
   const counts: Record<Status, number> = { pass: 0, warn: 0, fail: 0, skip: 0 };
   for (const c of checks) counts[c.status]++;
-  return { target, modes, checks, verdict: counts.fail ? 'NO-GO' : 'GO', counts, durationMs, generatedAt: new Date().toISOString() };
+  const inProfile = checks.filter((c) => !c.outOfProfile);
+  const notRun = inProfile.filter((c) => c.status === 'skip');
+  const why = new Map<string, number>();
+  for (const c of notRun) why.set(c.message, (why.get(c.message) ?? 0) + 1);
+  const partial = notRun.length
+    ? { notRun: notRun.length, of: inProfile.length, reasons: [...why].sort((a, b) => b[1] - a[1]).map(([m, n]) => `${n} ${n === 1 ? 'check' : 'checks'}: ${m}`) }
+    : undefined;
+  return { target, modes, checks, verdict: counts.fail ? 'NO-GO' : 'GO', ...(partial ? { partial } : {}), counts, durationMs, generatedAt: new Date().toISOString() };
+}
+
+/** GO, "GO (partial)" or NO-GO: the word a report leads with. */
+export const verdictWord = (r: Pick<VerifyReport, 'verdict' | 'partial'>) => (r.verdict === 'GO' && r.partial ? 'GO (partial)' : r.verdict);
+
+/** 0 GO, 1 NO-GO, 3 a GO that did not run everything (0 with --accept-partial). */
+export function exitCode(r: Pick<VerifyReport, 'verdict' | 'partial'>, acceptPartial = false): number {
+  if (r.verdict !== 'GO') return 1;
+  return r.partial && !acceptPartial ? 3 : 0;
 }
 
 export function summary(r: VerifyReport): string {
   const c = r.counts;
   const lines = [
     '',
-    bold(r.verdict === 'GO' ? green(`GO: ${r.target} meets the contract`) : red(`NO-GO: ${c.fail} check(s) failed on ${r.target}`)),
+    bold(r.verdict !== 'GO' ? red(`NO-GO: ${c.fail} check(s) failed on ${r.target}`)
+      : r.partial ? yellow(`GO (partial: ${r.partial.notRun} of ${r.partial.of} checks not run): ${r.target} meets the contract in what was checked`)
+      : green(`GO: ${r.target} meets the contract`)),
     `${c.pass} passed, ${c.warn} warnings, ${c.fail} failed, ${c.skip} skipped in ${(r.durationMs / 1000).toFixed(0)} s`,
+    ...(r.verdict === 'GO' && r.partial ? [...r.partial.reasons.map((x) => `  ${dim('–')} not run: ${x}`), dim('  (exit code 3; --accept-partial makes a partial GO exit 0)')] : []),
     ...r.checks.filter((x) => x.status === 'fail').map((x) => `  ${red('✖')} [${x.mode}] ${x.id}: ${x.message}`),
     ...r.checks.filter((x) => x.status === 'warn').map((x) => `  ${yellow('⚠')} [${x.mode}] ${x.id}: ${x.message}`),
   ];

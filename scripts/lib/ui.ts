@@ -26,7 +26,8 @@ export function warn(msg: string): void {
 import { HarnessError } from '../../stack/errors.ts';
 export { HarnessError };
 
-export const EXIT = { ok: 0, checkFailed: 1, harness: 2 } as const;
+/** 3: nothing failed, but checks of the run were not run (no SSH, no VPN vantage, no write flag...). */
+export const EXIT = { ok: 0, checkFailed: 1, harness: 2, partial: 3 } as const;
 
 /** Runs an entry point; any error becomes one line and exit code 2. */
 export async function main(fn: () => Promise<number | void>): Promise<void> {

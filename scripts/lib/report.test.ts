@@ -1,0 +1,39 @@
+// The verdict says what was not checked: a GO with checks not run is partial, exits 3, and says why.
+import { describe, it, expect } from 'vitest';
+import { buildReport, exitCode, summary, type ModeResult } from './report.ts';
+import { renderHtml } from './html-report.ts';
+
+const r = (id: string, status: ModeResult['status'], message = `message of ${id}`, extra: Partial<ModeResult> = {}): ModeResult => ({
+  id, suite: id.split('.')[0] as ModeResult['suite'], title: id, status, message, evidence: [], durationMs: 1, target: 't', mode: 'remote', ...extra,
+});
+const NO_SSH = 'needs access to the host (local stack, or --ssh user@host)';
+
+describe('verdicts', () => {
+  it('GO only when every check of the run ran; otherwise GO (partial), exit 3 unless accepted', () => {
+    const full = buildReport('t', ['remote'], [r('health.nginx', 'pass'), r('tls.chain', 'warn')], 1);
+    expect(full.partial).toBeUndefined();
+    expect(exitCode(full)).toBe(0);
+
+    const part = buildReport('t', ['remote'], [r('health.nginx', 'pass'), r('host.firewall', 'skip', NO_SSH), r('host.tailscale', 'skip', NO_SSH), r('jobs.cancel', 'skip', 'needs the write flag')], 1);
+    expect(part.verdict).toBe('GO');
+    expect(part.partial).toEqual({ notRun: 3, of: 4, reasons: [`2 checks: ${NO_SSH}`, '1 check: needs the write flag'] });
+    expect(exitCode(part)).toBe(3);
+    expect(exitCode(part, true)).toBe(0);
+    const text = summary(part).replace(/\x1b\[[0-9;]*m/g, '');
+    expect(text).toMatch(/^GO \(partial: 3 of 4 checks not run\): t meets the contract in what was checked$/m);
+    expect(text).toContain(`not run: 2 checks: ${NO_SSH}`);
+    const html = renderHtml(part);
+    expect(html).toMatch(/class="verdict go partial"/);
+    expect(html).toContain('3 of 4 checks were not run');
+    expect(html).toMatch(/<title>GO \(partial\)/);
+  });
+
+  it('a failure is NO-GO (exit 1) whatever was skipped; checks outside the profile do not make a run partial', () => {
+    const bad = buildReport('t', ['remote'], [r('health.nginx', 'fail'), r('host.firewall', 'skip', NO_SSH)], 1);
+    expect(bad.verdict).toBe('NO-GO');
+    expect(exitCode(bad, true)).toBe(1);
+    const smoke = buildReport('t', ['remote'], [r('health.nginx', 'pass'), r('jobs.cancel', 'skip', 'it writes', { outOfProfile: true })], 1);
+    expect(smoke.partial).toBeUndefined();
+    expect(exitCode(smoke)).toBe(0);
+  });
+});
