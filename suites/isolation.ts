@@ -22,6 +22,15 @@ async function withMarker<T>(ctx: CheckContext, user: string, fn: (name: string)
   }
 }
 
+/** Inside a container: is the file at $1, or anywhere on any real filesystem mounted in it ($2 by
+ *  name)? Each mount point is searched on its own (`find -xdev` alone stops at bind mounts, which is
+ *  exactly where another user's outputs would be); kernel filesystems are skipped. */
+const SEARCH_MOUNTS = `ls "$1" 2>/dev/null
+while read -r _dev mnt type _rest; do
+  case "$type" in proc|sysfs|devpts|mqueue|cgroup|cgroup2|securityfs|debugfs|tracefs|pstore|bpf|configfs|fusectl|hugetlbfs|autofs|binfmt_misc|nsfs|devtmpfs) continue;; esac
+  find "$mnt" -xdev -name "$2" 2>/dev/null | head -1
+done < /proc/mounts | head -1`;
+
 export const isolationChecks = [
   defineCheck({
     id: 'isolation.container-view', suite: 'isolation', title: 'a file in user A\'s outputs is invisible in every other user\'s container',
@@ -32,7 +41,7 @@ export const isolationChecks = [
       await withMarker(ctx, a, async (name) => {
         const seenBy: string[] = [];
         await each(others, async (b) => {
-          const r = await ctx.target.host!.serviceExec(b, ['sh', '-c', `ls ${OUTPUT_DIR}/${name} 2>/dev/null; find / -xdev -name ${name} 2>/dev/null | head -1`]);
+          const r = await ctx.target.host!.serviceExec(b, ['sh', '-c', SEARCH_MOUNTS, 'sh', `${OUTPUT_DIR}/${name}`, name]);
           if (r.stdout.trim()) seenBy.push(`${b} sees ${r.stdout.trim().split('\n')[0]}`);
         });
         ctx.record(`other users' containers (${others.length})`, { seeingTheMarker: seenBy });

@@ -133,24 +133,29 @@ export const websocketChecks = [
   }),
   defineCheck({
     id: 'websocket.many-sockets', suite: 'websocket', title: 'the API keeps answering while many sockets are open',
+    timeoutMs: 60_000,
     async run(ctx) {
       const N = 100;
-      const sample = async () => {
+      // ~p90 of 10 requests; once one takes longer than `bound` the answer is known: stop there.
+      const sample = async (bound = Infinity) => {
         const times: number[] = [];
         for (let i = 0; i < 10; i++) {
           const r = await ctx.target.request('/api/queue/status');
-          if (r.status !== 200) ctx.fail(`GET /api/queue/status → HTTP ${r.status} with ${N} sockets open`);
+          if (r.status !== 200) ctx.fail(`GET /api/queue/status → HTTP ${r.status}${bound < Infinity ? ` with ${N} sockets open` : ''}`);
           times.push(r.timeMs);
+          if (r.timeMs > bound) return r.timeMs;
         }
-        return times.sort((a, b) => a - b)[8]; // ~p90 of 10
+        return times.sort((a, b) => a - b)[8];
       };
       const before = await sample();
+      // Relative to this machine's own latency (a busy CI runner), but never beyond 5 s for a status call.
+      const bound = Math.min(5_000, Math.max(1_000, before * 10));
       const sockets = (await Promise.allSettled(Array.from({ length: N }, () => ctx.target.websocket('/ws')))).flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
       try {
         ctx.expect(sockets.length === N, `${N} sockets open`, `${sockets.length} opened`);
-        const during = await sample();
+        const during = await sample(bound);
         ctx.record('API latency (p90 of 10 requests)', { withoutSockets: before, [`with${N}Sockets`]: during, ms: true });
-        ctx.expect(during < Math.max(500, before * 10), `p90 under ${Math.max(500, before * 10)} ms with ${N} sockets`, `${during} ms`);
+        ctx.expect(during <= bound, `GET /api/queue/status p90 under ${bound} ms with ${N} sockets open`, `${during} ms, ${before} ms without them`);
         return `p90 ${before} ms → ${during} ms with ${N} sockets open`;
       } finally {
         for (const s of sockets) s.terminate();

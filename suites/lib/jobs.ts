@@ -28,6 +28,7 @@ export interface QueueStatus {
   completed_jobs: number;
   failed_jobs: number;
   active_workers: number;
+  total_workers?: number;
 }
 export interface JobEvent {
   type: string;
