@@ -9,6 +9,7 @@ import { SUITES, ALL_CHECKS } from './index.ts';
 import { runChecks, type CheckResult } from './lib/check.ts';
 import { localTarget } from './lib/local-target.ts';
 import { CatalogueRun } from './lib/fault-runner.ts';
+import { Watcher, type Outage } from './lib/watch.ts';
 import type { Target } from './lib/target.ts';
 import type { NginxMode, Topology } from '../stack/topology.ts';
 
@@ -20,13 +21,19 @@ describe.each(MODES)('%s-nginx mode', (mode) => {
   /** The stack as brought up: each fault is applied to this, never to the previous fault's topology. */
   let clean: Topology;
   const results = new Map<string, CheckResult>();
+  let outages: Outage[] = [];
 
   beforeAll(async () => {
     stack = await startLocalStack(localTopology(mode));
     clean = stack.topology;
     target = localTarget(describeStack(stack), { allowWrites: true, faults: true });
-    // All checks at once, slow ones overlapping the rest; each test below reads its result.
-    for (const r of await runChecks(ALL_CHECKS, target)) results.set(r.id, r);
+    // All checks at once, slow ones overlapping the rest, watched as verify watches them (on a sound
+    // stack nothing may go dark, and nothing may be blocked); each test below reads its result.
+    const watcher = new Watcher(target);
+    await watcher.start();
+    for (const r of await runChecks(ALL_CHECKS, target, { watcher })) results.set(r.id, r);
+    watcher.stop();
+    outages = watcher.outages();
   }, 300_000);
 
   afterAll(async () => {
@@ -38,6 +45,9 @@ describe.each(MODES)('%s-nginx mode', (mode) => {
     it('runs every service of the topology', () => {
       const want = stack!.topology.services.filter((s) => s.enabled).map((s) => s.name).sort();
       expect(stack!.running().sort()).toEqual(want);
+    });
+    it('no service stopped answering while every check ran (no root cause on a sound stack)', () => {
+      expect(outages.map((o) => `${o.service} at ${new Date(o.since).toISOString()}: ${o.probe}`)).toEqual([]);
     });
   });
 

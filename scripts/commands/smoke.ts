@@ -30,7 +30,7 @@ async function run(args: string[]): Promise<number> {
   // Listed, so the report says what a read-only run did not look at, and why.
   const leftOut = left.map((c) => ({ id: c.id, suite: c.suite, title: c.title, status: 'skip' as const, mode: 'remote', outOfProfile: true,
     message: 'not run: it writes, and smoke is read-only (--allow-writes runs it)', evidence: [], durationMs: 0, target: r.target }));
-  const report = buildReport(r.target, ['remote'], [...r.results, ...leftOut], r.durationMs);
+  const report = buildReport(r.target, ['remote'], [...r.results, ...leftOut], r.durationMs, r.rootCauses);
   const files = writeReports(report, 'smoke');
   console.log(summary(report));
   console.log(dim(`reports: ${files.join(', ')}`));

@@ -7,7 +7,8 @@ import { describeStack } from '../../stack/stack.ts';
 import { SUITES, ALL_CHECKS } from '../../suites/index.ts';
 import { runChecks } from '../../suites/lib/check.ts';
 import { localTarget } from '../../suites/lib/local-target.ts';
-import { buildReport, exitCode, resultLine, summary, writeReports, type ModeResult } from '../lib/report.ts';
+import { buildReport, exitCode, resultLine, rootCauses, summary, writeReports, type ModeResult, type RootCause } from '../lib/report.ts';
+import { Watcher } from '../../suites/lib/watch.ts';
 import { TARGET_OPTIONS, TARGET_HELP } from '../lib/config.ts';
 import { runRemote } from '../lib/remote-run.ts';
 
@@ -34,22 +35,28 @@ async function run(args: string[]): Promise<number> {
   await ensureReady();
   const t0 = Date.now();
   const all: ModeResult[] = [];
+  const causes: RootCause[] = [];
   for (const mode of modes) {
     const t = localTopology(mode, { users, nginxSource: parseNginxSite(values['nginx-site']) });
     step(`${bold(mode + '-nginx mode')}: bringing up the stack (${users} users)`);
     const stack = await startLocalStack(t, (m) => step(m));
     const target = localTarget(describeStack(stack));
+    // Watches every service while the checks run: one that stops answering is a root cause.
+    const watcher = new Watcher(target);
     try {
-      step(`running ${checks.length} checks (the idle-WebSocket check holds sockets for a minute)`);
-      await runChecks(checks, target, { onResult: (r) => console.log(resultLine({ ...r, mode })) })
+      step(`running ${checks.length} checks${checks.some((c) => c.quiet) ? ' (the idle-WebSocket check holds sockets for a minute)' : ''}`);
+      await watcher.start();
+      await runChecks(checks, target, { watcher, onResult: (r) => console.log(resultLine({ ...r, mode })) })
         .then((rs) => all.push(...rs.map((r) => ({ ...r, mode }))));
+      causes.push(...rootCauses(mode, watcher.outages()));
     } finally {
+      watcher.stop();
       await target.close();
       step('removing the stack');
       await stack.stop();
     }
   }
-  const report = buildReport('local stack', modes, all, Date.now() - t0);
+  const report = buildReport('local stack', modes, all, Date.now() - t0, causes);
   const files = writeReports(report);
   console.log(summary(report));
   console.log(dim(`reports: ${files.join(', ')}`));
@@ -59,7 +66,7 @@ async function run(args: string[]): Promise<number> {
 /** verify --target: the same suites against a deployment by its domain. */
 async function verifyRemote(checks: ReturnType<typeof selectChecks>, values: Parameters<typeof runRemote>[1], acceptPartial: boolean): Promise<number> {
   const r = await runRemote(checks, values);
-  const report = buildReport(r.target, ['remote'], r.results, r.durationMs);
+  const report = buildReport(r.target, ['remote'], r.results, r.durationMs, r.rootCauses);
   const files = writeReports(report);
   console.log(summary(report));
   console.log(dim(`reports: ${files.join(', ')}`));

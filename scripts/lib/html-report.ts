@@ -97,7 +97,7 @@ function evidenceHtml(ev: EvidenceItem[], open: boolean): string {
 function checkHtml(c: ModeResult, multiMode: boolean): string {
   return `<div class="check ${c.status}" id="${anchor(c)}">
 <div class="check-head">${badge(c.status)} <span class="title">${esc(c.title)}</span></div>
-<div class="meta"><code>${esc(c.id)}</code>${multiMode ? ` · ${esc(modeWord(c.mode))} mode` : ''} · ${duration(c.durationMs)}</div>
+<div class="meta"><code>${esc(c.id)}</code>${multiMode ? ` · ${esc(modeWord(c.mode))} mode` : ''} · ${duration(c.durationMs)}${c.blockedBy ? ` · <b>blocked by ${esc(c.blockedBy.service)}</b>` : ''}${c.rerun ? ` · rerun ${esc(c.rerun)}` : ''}</div>
 <p class="msg">${esc(c.message)}</p>
 ${evidenceHtml(c.evidence ?? [], c.status === 'fail')}
 </div>`;
@@ -139,6 +139,8 @@ ${go && r.partial ? `<ul class="notrun">${r.partial.reasons.map((x) => `<li>not 
 <tr><th>Duration</th><td>${duration(r.durationMs)}</td></tr>
 <tr><th>Run at</th><td>${esc(when(r.generatedAt))}</td></tr>
 </table></div></section>
+${(r.rootCauses ?? []).length ? `<section class="attention rootcauses"><h2>Root cause${r.rootCauses!.length > 1 ? 's' : ''}</h2><ul>${r.rootCauses!.map((x) =>
+    `<li><b>${esc(x.service)}</b> stopped answering at ${esc(x.since.slice(11, 19))}${r.modes.length > 1 ? ` <span class="dim">(${esc(modeWord(x.mode))})</span>` : ''}${x.after[0] ? `, after <code>${esc(x.after[0])}</code>` : ''}${x.until ? `; it answered again at ${esc(x.until.slice(11, 19))}` : ''}.<br><span class="dim">${esc(x.probe)}. Blocked: ${x.blocked.length ? x.blocked.map((id) => `<code>${esc(id)}</code>`).join(', ') : 'no check'}.</span></li>`).join('')}</ul></section>` : ''}
 ${attention.length ? `<section class="attention"><h2>Needs attention</h2><ul>${attention.map((x) =>
     `<li>${badge(x.status)} <a href="#${anchor(x)}">${esc(x.title)}</a> <span class="dim">(${esc(suiteTitle(x.suite))}${r.modes.length > 1 ? `, ${esc(modeWord(x.mode))}` : ''})</span><br><span class="dim">${esc(x.message)}</span></li>`).join('')}</ul></section>` : ''}`;
 }
@@ -245,6 +247,7 @@ section{margin:0 0 28px}
 table.kv{border-collapse:collapse;margin-top:6px}table.kv th{text-align:left;font-weight:600;color:#5f6b76;padding:1px 16px 1px 0;vertical-align:top}table.kv td{padding:1px 0}
 .attention ul{margin:8px 0 0;padding:0;list-style:none}.attention li{padding:6px 0;border-bottom:1px solid #eceff1}
 .attention a{color:inherit;font-weight:600}
+.rootcauses{border-left:6px solid #c5221f;padding-left:14px}.rootcauses h2{color:#c5221f}
 .what{color:#4a555f;margin:0 0 10px}
 .dim{color:#6b7680}.none{color:#6b7680;font-style:italic;margin:4px 0}
 .badge{display:inline-block;font-size:12px;font-weight:700;text-transform:uppercase;letter-spacing:.04em;padding:2px 8px;border-radius:4px;color:#fff;white-space:nowrap}

@@ -7,6 +7,7 @@ import { redact, redactDeep } from '../../stack/secrets.ts';
 import { readExtras, renderHtml } from './html-report.ts';
 import { green, red, yellow, dim, bold } from './ui.ts';
 import { REPORTS_DIR } from '../../stack/images.ts';
+import type { Outage } from '../../suites/lib/watch.ts';
 
 export { REPORTS_DIR };
 
@@ -18,11 +19,32 @@ export interface ModeResult extends CheckResult {
   outOfProfile?: boolean;
 }
 
+export interface RootCause {
+  service: string;
+  mode: string;
+  since: string;
+  until?: string;
+  probe: string;
+  /** checks that started or finished in the 5 s before, nearest first */
+  after: string[];
+  blocked: string[];
+}
+
+/** A watcher's outages as the report carries them. */
+export function rootCauses(mode: string, outages: Outage[]): RootCause[] {
+  return outages.map((o) => ({
+    service: o.service, mode, since: new Date(o.since).toISOString(), ...(o.until ? { until: new Date(o.until).toISOString() } : {}),
+    probe: o.probe, after: o.after.map((a) => `${a.id} (${a.event} ${a.secondsBefore.toFixed(1)} s before)`), blocked: [...o.blocked],
+  }));
+}
+
 export interface VerifyReport {
   target: string;
   modes: string[];
   checks: ModeResult[];
   verdict: 'GO' | 'NO-GO';
+  /** services that stopped answering while checks ran, first in every report: what they blocked */
+  rootCauses?: RootCause[];
   /** checks of the run that did not run (skipped), grouped by why: a GO is then partial */
   partial?: { notRun: number; of: number; reasons: string[] };
   counts: Record<Status, number>;
@@ -34,10 +56,10 @@ const ICON: Record<Status, string> = { pass: green('✔'), warn: yellow('⚠'), 
 
 export function resultLine(r: ModeResult): string {
   const ms = r.durationMs >= 1000 ? `${(r.durationMs / 1000).toFixed(1)} s` : `${r.durationMs} ms`;
-  return redact(`${ICON[r.status]} ${dim(`[${r.mode}]`)} ${r.id.padEnd(34)} ${r.status === 'pass' ? dim(r.message) : r.message} ${dim(ms)}`);
+  return redact(`${ICON[r.status]} ${dim(`[${r.mode}]`)} ${r.id.padEnd(34)} ${r.status === 'pass' ? dim(r.message) : r.message} ${dim(ms)}${r.rerun ? dim(` (rerun ${r.rerun})`) : ''}`);
 }
 
-export function buildReport(target: string, modes: string[], checks: ModeResult[], durationMs: number): VerifyReport {
+export function buildReport(target: string, modes: string[], checks: ModeResult[], durationMs: number, causes: RootCause[] = []): VerifyReport {
   const counts: Record<Status, number> = { pass: 0, warn: 0, fail: 0, skip: 0 };
   for (const c of checks) counts[c.status]++;
   const inProfile = checks.filter((c) => !c.outOfProfile);
@@ -47,7 +69,10 @@ export function buildReport(target: string, modes: string[], checks: ModeResult[
   const partial = notRun.length
     ? { notRun: notRun.length, of: inProfile.length, reasons: [...why].sort((a, b) => b[1] - a[1]).map(([m, n]) => `${n} ${n === 1 ? 'check' : 'checks'}: ${m}`) }
     : undefined;
-  return { target, modes, checks, verdict: counts.fail ? 'NO-GO' : 'GO', ...(partial ? { partial } : {}), counts, durationMs, generatedAt: new Date().toISOString() };
+  return {
+    target, modes, checks, verdict: counts.fail ? 'NO-GO' : 'GO', ...(causes.length ? { rootCauses: causes } : {}), ...(partial ? { partial } : {}),
+    counts, durationMs, generatedAt: new Date().toISOString(),
+  };
 }
 
 /** GO, "GO (partial)" or NO-GO: the word a report leads with. */
@@ -67,8 +92,13 @@ export function summary(r: VerifyReport): string {
       : r.partial ? yellow(`GO (partial: ${r.partial.notRun} of ${r.partial.of} checks not run): ${r.target} meets the contract in what was checked`)
       : green(`GO: ${r.target} meets the contract`)),
     `${c.pass} passed, ${c.warn} warnings, ${c.fail} failed, ${c.skip} skipped in ${(r.durationMs / 1000).toFixed(0)} s`,
+    // Root causes first: one service that stopped answering explains the checks it blocked.
+    ...(r.rootCauses ?? []).flatMap((x) => [
+      red(bold(`  ROOT CAUSE${r.modes.length > 1 ? ` [${x.mode}]` : ''}: ${x.service} stopped answering at ${x.since.slice(11, 19)}${x.after[0] ? `, after ${x.after[0]}` : ''}${x.until ? ` (answered again at ${x.until.slice(11, 19)})` : ''}`)),
+      dim(`    ${x.probe}; blocked ${x.blocked.length ? x.blocked.join(', ') : 'no check'}`),
+    ]),
     ...(r.verdict === 'GO' && r.partial ? [...r.partial.reasons.map((x) => `  ${dim('–')} not run: ${x}`), dim('  (exit code 3; --accept-partial makes a partial GO exit 0)')] : []),
-    ...r.checks.filter((x) => x.status === 'fail').map((x) => `  ${red('✖')} [${x.mode}] ${x.id}: ${x.message}`),
+    ...r.checks.filter((x) => x.status === 'fail').map((x) => `  ${red('✖')} [${x.mode}] ${x.id}: ${x.message}${x.rerun ? dim(` (rerun ${x.rerun})`) : ''}`),
     ...r.checks.filter((x) => x.status === 'warn').map((x) => `  ${yellow('⚠')} [${x.mode}] ${x.id}: ${x.message}`),
   ];
   return redact(lines.join('\n'));
@@ -99,7 +129,10 @@ export function junit(r: VerifyReport): string {
     const f = cs.filter((c) => c.status === 'fail').length, s = cs.filter((c) => c.status === 'skip').length;
     return `  <testsuite name="${xml(name)}" tests="${cs.length}" failures="${f}" skipped="${s}">\n${cases.join('\n')}\n  </testsuite>`;
   });
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="comfy-verify ${xml(r.target)}" tests="${r.checks.length}" failures="${r.counts.fail}">\n${suites.join('\n')}\n</testsuites>\n`;
+  // Root causes first, as a suite of their own: each outage a failed case listing what it blocked.
+  const causes = (r.rootCauses ?? []).map((x) => `    <testcase classname="${xml(`${x.mode}.root-causes`)}" name="${xml(`${x.service} stopped answering`)}" time="0"><failure message="${xml(`${x.service} stopped answering at ${x.since}${x.after[0] ? ` after ${x.after[0]}` : ''}`)}">${xml(`${x.probe}\nblocked: ${x.blocked.join(', ') || 'none'}`)}</failure></testcase>`);
+  const head = causes.length ? [`  <testsuite name="root causes" tests="${causes.length}" failures="${causes.length}" skipped="0">\n${causes.join('\n')}\n  </testsuite>`] : [];
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="comfy-verify ${xml(r.target)}" tests="${r.checks.length}" failures="${r.counts.fail}">\n${[...head, ...suites].join('\n')}\n</testsuites>\n`;
 }
 
 /** Every report of a run, from one result set: <name>.json (verify.json, smoke.json, ...), junit.xml and

@@ -54,6 +54,8 @@ const checksOf = (f: Fault) => new Set([...f.expect, ...(f.collateral ?? [])]);
 /** Whether f may join the faults of a batch (see the head of this file). */
 export function fitsBatch(clean: Topology, batch: Fault[], f: Fault, prints: Map<string, Footprint>): boolean {
   const fp = prints.get(f.id)!;
+  // A service that stops answering blocks whatever touches it: nothing else can be judged beside it.
+  if (batch.length && (f.rootCause || batch.some((g) => g.rootCause))) return false;
   for (const g of batch) {
     const gp = prints.get(g.id)!;
     for (const [name, a] of fp.services) {

@@ -299,6 +299,15 @@ export const FAULTS: Fault[] = [
     }, 'output-dir-shared'),
   }),
   defineFault({
+    id: 'frontend-mounts-all-outputs', modes: ['container'],
+    description: 'the last user\'s container also mounts the whole data/outputs at /mnt/gallery (meant for a shared gallery node): its own /app/output is right, yet every user\'s images are readable in it',
+    expect: ['isolation.container-view'],
+    message: /sees \/mnt\/gallery\/user001\//,
+    apply: (t) => withService(t, userId(t.users), (s) => {
+      s.mounts = [...s.mounts, { source: `${t.runDir}/data/outputs`, target: '/mnt/gallery', readonly: true }];
+    }, 'frontend-mounts-all-outputs'),
+  }),
+  defineFault({
     id: 'output-dir-misplaced', modes: ['host'],
     description: 'user009\'s outputs mounted from ./data/output/user009 (a typo): its images land where neither the operator nor data/outputs/user009 has them',
     expect: ['host.output-dirs'],
@@ -349,6 +358,22 @@ export const FAULTS: Fault[] = [
     expect: ['browser.dashboard'],
     message: /Live/,
     apply: (t) => withService(t, 'admin', (s) => { s.env.FAULT_NO_LIVE = 'true'; }, 'admin-not-live'),
+  }),
+  defineFault({
+    id: 'queue-manager-freezes-on-ws', modes: ['container'],
+    description: 'a queue-manager whose /ws handler blocks its event loop once a client connects (a sync call in an async service): the upgrade succeeds, then the whole API is silent',
+    // Whatever touches the queue-manager after that is blocked by it: the run must name the one cause.
+    rootCause: 'queue-manager',
+    expect: ['websocket.pong'],
+    message: /^blocked: queue-manager stopped answering at \d\d:\d\d:\d\d/,
+    apply: (t) => withService(t, 'queue-manager', (s) => { s.env.FAULT_FREEZE_ON_WS = 'true'; }, 'queue-manager-freezes-on-ws'),
+  }),
+  defineFault({
+    id: 'api-slows-with-sockets', modes: ['host'],
+    description: 'a queue-manager that does work for every open /ws client on each request (100 ms per socket beyond 20): fine in rehearsal, seconds per request with a full room',
+    expect: ['websocket.many-sockets'],
+    message: /p90 under \d+ ms with 100 sockets open; saw \d{4,} ms/,
+    apply: (t) => withService(t, 'queue-manager', (s) => { s.env.FAULT_SLOW_PER_SOCKET_MS = '100'; }, 'api-slows-with-sockets'),
   }),
   defineFault({
     id: 'fail-job-ignored', modes: ['host'],

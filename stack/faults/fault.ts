@@ -11,8 +11,12 @@ export interface Fault {
   expect: string[];
   /** checks that fail too, as a true consequence (Redis down also stops the queue status) */
   collateral?: string[];
-  /** optional: the failure message of the first expected check must match (proves it names the cause) */
+  /** the failure message of the first expected check must match (proves it names the cause); with
+   *  `rootCause`, the root-cause line must */
   message?: RegExp;
+  /** a service this fault makes stop answering mid-run: the run must name it as the root cause, and
+   *  the checks it blocks are its consequence (not unrelated). Such a fault runs alone. */
+  rootCause?: string;
   apply(t: Topology): Topology;
 }
 

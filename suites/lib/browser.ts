@@ -36,6 +36,14 @@ export async function withBrowser<T>(ctx: CheckContext, body: (b: Browser) => Pr
   } catch (e) {
     return ctx.fail(`Chromium did not start (${CHROMIUM_PATH}): ${(e as Error).message.split('\n')[0]}`);
   }
+  // Every page's requests count as what the check touched (root causes: a page waiting on a dead
+  // service is blocked by it).
+  const newContext = b.newContext.bind(b);
+  b.newContext = async (opts) => {
+    const c = await newContext(opts);
+    if (ctx.target.touch) c.on('request', (r) => { try { ctx.target.touch!(r.url()); } catch { /* not a URL of the target */ } });
+    return c;
+  };
   try {
     return await body(b);
   } finally {

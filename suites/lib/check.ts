@@ -1,6 +1,7 @@
 // A check is a small named unit: id + title + run(target) -> pass | warn | fail | skip, with evidence.
 // Failure messages read like Gatus conditions: what was expected, and what was seen.
 import type { Target, Capability } from './target.ts';
+import { BlockedError, blockedText, watchedTarget, type Watcher } from './watch.ts';
 
 export type Status = 'pass' | 'warn' | 'fail' | 'skip';
 export type SuiteName = 'health' | 'routing' | 'websocket' | 'tls' | 'exposure' | 'redis' | 'isolation' | 'jobs' | 'browser' | 'host' | 'resilience';
@@ -23,6 +24,10 @@ export interface CheckResult {
   evidence: EvidenceItem[];
   durationMs: number;
   target: string;
+  /** failed while a service it touched had stopped answering: that outage is the root cause */
+  blockedBy?: { service: string; since: string };
+  /** run again after the harness restarted that service (the local stack only) */
+  rerun?: string;
 }
 
 export interface Check {
@@ -90,7 +95,7 @@ export function defineCheck(c: Check): Check {
   return c;
 }
 
-export async function runCheck(check: Check, target: Target, o: { artifactsDir?: string } = {}): Promise<CheckResult> {
+export async function runCheck(check: Check, target: Target, o: { artifactsDir?: string; watcher?: Watcher } = {}): Promise<CheckResult> {
   const started = Date.now();
   const missing = (check.needs ?? []).filter((n) => !target.capabilities.has(n));
   const base = { id: check.id, suite: check.suite, title: check.title, target: target.name };
@@ -98,7 +103,14 @@ export async function runCheck(check: Check, target: Target, o: { artifactsDir?:
     return { ...base, status: 'skip', message: `needs ${missing.map(describeCapability).join(', ')}`, evidence: [], durationMs: 0 };
   }
   const ac = new AbortController();
-  const ctx = new CheckContext(target, ac.signal);
+  // Watched: what it touches is noted, and a service gone dark fails it at once, as blocked.
+  // A check that disrupts services on purpose is not watched (its outages are its test).
+  const disrupts = check.needs?.includes('disrupt');
+  const w = disrupts ? undefined : o.watcher;
+  const touched = new Set<string>();
+  if (disrupts) o.watcher?.pause();
+  w?.note(check.id, 'started');
+  const ctx = new CheckContext(w ? watchedTarget(target, w, touched, check.id) : target, ac.signal);
   ctx.artifactsDir = o.artifactsDir;
   const timeoutMs = check.timeoutMs ?? 30_000;
   let timer: NodeJS.Timeout | undefined;
@@ -112,11 +124,24 @@ export async function runCheck(check: Check, target: Target, o: { artifactsDir?:
     const w = ctx.warningText;
     return { ...base, status: w ? 'warn' : 'pass', message: w ?? (summary || 'ok'), evidence: ctx.evidence, durationMs: Date.now() - started };
   } catch (e) {
-    const outcome = e instanceof CheckOutcome ? e : new CheckOutcome('fail', `error: ${(e as Error)?.message ?? String(e)}`);
-    return { ...base, status: outcome.status, message: outcome.message, evidence: ctx.evidence, durationMs: Date.now() - started };
+    const outcome = e instanceof CheckOutcome ? e : new CheckOutcome('fail', e instanceof BlockedError ? e.message : `error: ${(e as Error)?.message ?? String(e)}`);
+    const r: CheckResult = { ...base, status: outcome.status, message: outcome.message, evidence: ctx.evidence, durationMs: Date.now() - started };
+    // A failure while a service it touched was dark: blocked by that root cause, whatever it says.
+    // One whose probes are going unanswered right now is waited for, so the verdict is the watcher's.
+    if (r.status === 'fail' && w && !(e instanceof BlockedError)) await w.settle(touched);
+    const outage = r.status === 'fail' && w ? (e instanceof BlockedError ? e.outage : w.during(touched, started, Date.now())) : undefined;
+    if (outage) {
+      outage.blocked.push(check.id);
+      r.blockedBy = { service: outage.service, since: new Date(outage.since).toISOString() };
+      // The cause first; the check's own words only when they add something (not the same cause again).
+      r.message = r.message.includes('blocked: ') ? blockedText(outage) : `${blockedText(outage)}; ${r.message}`;
+    }
+    return r;
   } finally {
     clearTimeout(timer);
     ac.abort();
+    w?.note(check.id, 'finished');
+    if (disrupts) await o.watcher?.resume();
   }
 }
 
@@ -124,7 +149,7 @@ export async function runCheck(check: Check, target: Target, o: { artifactsDir?:
  *  With a quiet check among them, the checks that cause job events run after it, and the others
  *  beside it. Exclusive ones run after all the others, one at a time. */
 export async function runChecks(
-  checks: Check[], target: Target, o: { concurrency?: number; onResult?: (r: CheckResult) => void; artifactsDir?: string } = {},
+  checks: Check[], target: Target, o: { concurrency?: number; onResult?: (r: CheckResult) => void; artifactsDir?: string; watcher?: Watcher } = {},
 ): Promise<CheckResult[]> {
   const shared = checks.filter((c) => !c.exclusive);
   const phases = shared.some((c) => c.quiet)
@@ -132,7 +157,7 @@ export async function runChecks(
     : [shared];
   const results = new Map<string, CheckResult>();
   const one = async (c: Check) => {
-    const r = await runCheck(c, target, { artifactsDir: o.artifactsDir });
+    const r = await runCheck(c, target, { artifactsDir: o.artifactsDir, watcher: o.watcher });
     results.set(c.id, r);
     o.onResult?.(r);
   };
@@ -147,7 +172,33 @@ export async function runChecks(
     await Promise.all(Array.from({ length: Math.min(slots, order.length) }, worker));
   }
   for (const c of checks.filter((x) => x.exclusive)) await one(c);
+  if (o.watcher && target.services) await rerunBlocked(checks, target, o.watcher, results, o);
   return checks.map((c) => results.get(c.id)!);
+}
+
+/** On the local stack, one run finds every independent defect: each service that went dark is
+ *  restarted and the checks it blocked run once more. A service that dies again is a new outage
+ *  (with its own trigger), and what it blocks stays blocked. */
+async function rerunBlocked(checks: Check[], target: Target, watcher: Watcher, results: Map<string, CheckResult>,
+  o: { onResult?: (r: CheckResult) => void; artifactsDir?: string }): Promise<void> {
+  for (const outage of [...watcher.outages()]) {
+    const blocked = checks.filter((c) => outage.blocked.includes(c.id));
+    if (!blocked.length) continue;
+    const why = `after restarting ${outage.service}, which had stopped answering`;
+    try {
+      await target.services!.restart([outage.service]);
+    } catch (e) {
+      for (const c of blocked) results.get(c.id)!.rerun = `not run again: restarting ${outage.service} failed (${(e as Error).message.split('\n')[0]})`;
+      continue;
+    }
+    await watcher.answering(outage.service);
+    for (const c of blocked) {
+      const r = await runCheck(c, target, { artifactsDir: o.artifactsDir, watcher });
+      r.rerun = why;
+      results.set(c.id, r);
+      o.onResult?.(r);
+    }
+  }
 }
 
 const CAPABILITY_TEXT: Record<Capability, string> = {

@@ -11,6 +11,7 @@ import { composeFaults, planBatches } from '../../stack/faults/batches.ts';
 import type { Topology } from '../../stack/topology.ts';
 import { runChecks, type Check, type CheckResult } from './check.ts';
 import type { Target } from './target.ts';
+import { Watcher, blockedText, type Outage } from './watch.ts';
 
 /** Screenshots taken under faults are not what participants see: they stay out of reports/. */
 const FAULT_ARTIFACTS = join(tmpdir(), 'comfy-verify-fault-artifacts');
@@ -28,6 +29,8 @@ export interface FaultRecord {
   notRun: string[];
   caught: boolean;
   messages: Record<string, string>;
+  /** services that stopped answering during the run (a rootCause fault must name its own) */
+  rootCauses?: string[];
   restarted: string[];
   /** the faults applied together with this one (none: it ran alone) */
   batch: string[];
@@ -57,16 +60,28 @@ async function runBatch(
   }
   // Slow checks (idle timeouts) only where a fault is about them.
   const run = checks.filter((c) => !c.slow || batch.some((f) => f.expect.includes(c.id)));
-  const results = await runChecks(run, target, { concurrency: 10, artifactsDir: FAULT_ARTIFACTS });
+  // A fault that stops a service mid-run is judged by the root cause the watcher names; without one,
+  // the checks run unwatched, exactly as they fail on their own.
+  const watcher = batch.some((f) => f.rootCause) ? new Watcher(target) : undefined;
+  await watcher?.start();
+  const results = await runChecks(run, target, { concurrency: 10, artifactsDir: FAULT_ARTIFACTS, watcher }).finally(() => watcher?.stop());
+  const outages: Outage[] = watcher?.outages() ?? [];
   const failed = results.filter((r) => r.status === 'fail').map((r) => r.id);
   const messages = Object.fromEntries(results.filter((r) => r.status === 'fail').map((r) => [r.id, r.message]));
   const allowed = new Set(batch.flatMap((f) => [...allowedFor(f)]));
-  const unrelated = failed.filter((id) => !allowed.has(id));
+  // Blocked by the root cause a fault declares: its consequence, not an unrelated red.
+  const declared = new Set(batch.map((f) => f.rootCause).filter(Boolean));
+  const blockedByDeclared = new Set(results.filter((r) => r.blockedBy && declared.has(r.blockedBy.service)).map((r) => r.id));
+  const unrelated = failed.filter((id) => !allowed.has(id) && !blockedByDeclared.has(id));
   const records = batch.map((f): FaultRecord => {
     const mine = batch.length > 1 ? failed.filter((id) => allowedFor(f).has(id)) : failed;
-    const caught = f.expect.every((id) => failed.includes(id)) && (!f.message || f.message.test(messages[f.expect[0]] ?? ''));
+    const cause = f.rootCause ? outages.find((o) => o.service === f.rootCause) : undefined;
+    const caught = f.expect.every((id) => failed.includes(id)) && (f.rootCause
+      ? !!cause && (!f.message || f.message.test(blockedText(cause)))
+      : !f.message || f.message.test(messages[f.expect[0]] ?? ''));
     return {
       ...base(f), failed: mine, unrelated, caught, restarted,
+      ...(watcher ? { rootCauses: outages.map((o) => `${blockedText(o).replace(/^blocked: /, '')}; blocked ${o.blocked.join(', ') || 'nothing'}`) } : {}),
       messages: Object.fromEntries(mine.map((id) => [id, messages[id]])),
       notRun: checks.filter((c) => !run.includes(c)).map((c) => c.id),
       durationMs: Math.round((Date.now() - t0) / batch.length),

@@ -18,7 +18,8 @@ export function localTarget(d: StackDescriptor, o: { allowWrites?: boolean; faul
   };
   const ssh = d.ssh && o.hostAccess !== 'direct' ? sshHost(d.ssh) : undefined;
   const address = async (svc: string) =>
-    (await execa('docker', ['inspect', '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', name(svc)])).stdout.trim();
+    // The first network's address (networks in name order): the queue-manager is on the VPN network too.
+    (await execa('docker', ['inspect', '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}', name(svc)])).stdout.trim().split(' ')[0];
   const port = (svc: string) => (svc === 'admin' ? CONTRACT.adminPort : svc === 'queue-manager' ? CONTRACT.queueManagerPort : CONTRACT.frontendPort);
   const services: ServiceControl = {
     where: 'docker stop / docker start on this machine',

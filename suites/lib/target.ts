@@ -116,6 +116,8 @@ export interface Target {
   /** present with the 'disrupt' capability */
   services?: ServiceControl;
   request(path: string, o?: RequestOptions): Promise<HttpResult>;
+  /** notes that a check reached this URL another way (a browser page): watched targets count it */
+  touch?(url: string): void;
   /** opens a WebSocket to wss://domain<path>; resolves once open (or rejects with the HTTP status) */
   websocket(path: string, o?: { headers?: Record<string, string>; timeoutMs?: number }): Promise<WebSocket>;
   tlsProbe(o?: { minVersion?: tls.SecureVersion; maxVersion?: tls.SecureVersion; servername?: string }): Promise<TlsProbe>;

@@ -31,6 +31,9 @@ const STARTED = Date.now();
 const FAULT_IGNORE_FAIL_JOB = process.env.FAULT_IGNORE_FAIL_JOB === 'true';
 const FAULT_NO_CANCEL_RUNNING = process.env.FAULT_NO_CANCEL_RUNNING === 'true';
 const FAULT_ROUND_ROBIN_AS_FIFO = process.env.FAULT_ROUND_ROBIN_AS_FIFO === 'true';
+/** ms of extra work per request for every open /ws client beyond 20 (a service that serves each socket inline) */
+const FAULT_FREEZE_ON_WS = process.env.FAULT_FREEZE_ON_WS === 'true';
+const FAULT_SLOW_PER_SOCKET_MS = Number(process.env.FAULT_SLOW_PER_SOCKET_MS || 0);
 
 const K = {
   job: (id: string) => `job:${id}`,
@@ -213,6 +216,7 @@ async function listJobs(user: string | undefined, status: Status | undefined, li
 
 /** Redis trouble answers 503 at once rather than a 500 or a hung request. */
 const api = (h: Handler): Handler => async (req, res) => {
+  if (FAULT_SLOW_PER_SOCKET_MS) await new Promise((r) => setTimeout(r, Math.max(0, wss.clients.size - 20) * FAULT_SLOW_PER_SOCKET_MS));
   try {
     await h(req, res);
   } catch (e) {
@@ -337,6 +341,9 @@ const wss = new WebSocketServer({ noServer: true, maxPayload: 1 * MiB });
 // nginx proxy_read_timeout left at its 60 s default (the idle check must see what a quiet
 // participant's browser sees). Dead peers are found by TCP and by the send-buffer cap below.
 wss.on('connection', (ws) => {
+  // Fault: the event loop blocked for good once a client is connected (a sync call in an async
+  // handler): the 101 is out, then nothing answers, HTTP included.
+  if (FAULT_FREEZE_ON_WS) setImmediate(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0));
   ws.on('message', (data, isBinary) => { if (!isBinary) ws.send(`pong: ${data.toString()}`); });
   ws.on('error', () => ws.terminate());
 });

@@ -1,0 +1,111 @@
+// Root causes, on a target whose services can be frozen at will: the watcher names the one that
+// stopped answering and what ran just before; checks touching it fail at once as blocked by it;
+// checks that touch only others are untouched; on a stack that can restart it, the blocked ones run again.
+import { describe, it, expect } from 'vitest';
+import { serviceOf, Watcher } from './watch.ts';
+import { defineCheck, runChecks, type CheckResult } from './check.ts';
+import type { Target, HttpResult } from './target.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A target whose services answer at once, or, once frozen, never (the request times out). */
+function fakeTarget(o: { restartable?: boolean } = {}) {
+  const frozen = new Set<string>();
+  const restarted: string[] = [];
+  const users = ['user001', 'user002'];
+  const t = {
+    name: 'fake', kind: 'local', domain: 'example.test', users, publicAddress: '127.0.0.1', httpPort: 80, httpsPort: 443,
+    capabilities: new Set(['write']), trustedCas: [], secrets: { adminUsername: 'admin' }, queue: {}, vantages: {},
+    async request(path: string, ro: { timeoutMs?: number } = {}): Promise<HttpResult> {
+      const s = serviceOf(path, users);
+      if (frozen.has(s)) {
+        await sleep(ro.timeoutMs ?? 15_000);
+        throw new Error('Headers Timeout Error');
+      }
+      return { method: 'GET', url: path, status: 200, headers: {}, body: 'ok', timeMs: 1 };
+    },
+    async websocket(path: string) {
+      if (frozen.has(serviceOf(path, users))) { await sleep(10_000); throw new Error('Opening handshake has timed out'); }
+      return {} as never;
+    },
+    tlsProbe: async () => ({ ok: true }),
+    close: async () => {},
+    ...(o.restartable ? { services: { where: 'fake', restart: async (s: string[]) => { restarted.push(...s); s.forEach((x) => frozen.delete(x)); return []; } } } : {}),
+  } as unknown as Target;
+  return { t, frozen, restarted };
+}
+
+describe('serviceOf', () => {
+  it('maps the contract\'s routes to the service behind them', () => {
+    const users = ['user001', 'user020'];
+    expect(serviceOf('/api/jobs?x=1', users)).toBe('queue-manager');
+    expect(serviceOf('/ws', users)).toBe('queue-manager');
+    expect(serviceOf('/admin/', users)).toBe('admin');
+    expect(serviceOf('/user020/system_stats', users)).toBe('user020');
+    expect(serviceOf('/user021/', users)).toBe('nginx');
+    expect(serviceOf('/health', users)).toBe('nginx');
+  });
+});
+
+describe('the watcher', () => {
+  it('names the service that stopped answering, when, and the check that ran just before', async () => {
+    const { t, frozen } = fakeTarget();
+    const w = new Watcher(t, { intervalMs: 40, probeTimeoutMs: 200 });
+    await w.start();
+    w.note('websocket.api-upgrade', 'started');
+    frozen.add('queue-manager');
+    const t0 = Date.now();
+    for (const deadline = Date.now() + 3_000; !w.dark('queue-manager') && Date.now() < deadline;) await sleep(20);
+    w.stop();
+    const o = w.dark('queue-manager')!;
+    expect(o, 'declared dark').toBeDefined();
+    expect(o.since).toBeGreaterThanOrEqual(t0 - 50);
+    expect(o.after[0].id).toBe('websocket.api-upgrade');
+    expect(o.probe).toMatch(/no answer to \/api\/health/);
+    expect(w.dark('admin')).toBeUndefined();
+    expect(w.outages().map((x) => x.service)).toEqual(['queue-manager']);
+  });
+
+  it('a service that never answered is not an outage (its own checks say why)', async () => {
+    const { t, frozen } = fakeTarget();
+    frozen.add('admin');
+    const w = new Watcher(t, { intervalMs: 30, probeTimeoutMs: 100 });
+    await w.start();
+    await sleep(600);
+    w.stop();
+    expect(w.outages()).toEqual([]);
+  });
+
+  it('checks that touch the dark service are blocked at once, the others pass, and a restart reruns the blocked ones', async () => {
+    const { t, frozen, restarted } = fakeTarget({ restartable: true });
+    const w = new Watcher(t, { intervalMs: 40, probeTimeoutMs: 200 });
+    const freezer = defineCheck({ id: 'websocket.freezer', suite: 'websocket', title: 'opens /ws, after which the queue-manager hangs',
+      async run(ctx) { await ctx.target.request('/api/health'); if (!restarted.length) frozen.add('queue-manager'); } });
+    const api = (id: string) => defineCheck({ id, suite: 'jobs', title: id, timeoutMs: 20_000, async run(ctx) {
+      await sleep(1_200); // starts after the freeze
+      const r = await ctx.target.request('/api/jobs', { timeoutMs: 15_000 });
+      ctx.expect(r.status === 200, '200');
+    } });
+    const admin = defineCheck({ id: 'health.admin-ok', suite: 'health', title: 'admin', async run(ctx) { await sleep(1_200); await ctx.target.request('/admin'); } });
+    await w.start();
+    const t0 = Date.now();
+    const seen: CheckResult[] = [];
+    const results = await runChecks([freezer, api('jobs.one'), api('jobs.two'), admin], t, { watcher: w, onResult: (r) => seen.push(r) });
+    w.stop();
+    // Blocked fast: nowhere near the 15 s request timeout.
+    expect(Date.now() - t0).toBeLessThan(8_000);
+    expect(w.outages()).toHaveLength(1);
+    expect(w.outages()[0]).toMatchObject({ service: 'queue-manager', blocked: ['jobs.one', 'jobs.two'] });
+    expect(seen.filter((r) => r.status === 'fail').map((r) => r.message)).toEqual([
+      expect.stringMatching(/^blocked: queue-manager stopped answering at \d\d:\d\d:\d\d, \d+\.\d s after websocket\.freezer sent GET \/api\/health/),
+      expect.stringMatching(/^blocked: queue-manager stopped answering/),
+    ]);
+    // The restart cleared it: both reran and passed, and say so.
+    expect(restarted).toEqual(['queue-manager']);
+    const byId = Object.fromEntries(results.map((r) => [r.id, r]));
+    expect(byId['jobs.one']).toMatchObject({ status: 'pass', rerun: expect.stringMatching(/after restarting queue-manager/) });
+    expect(byId['jobs.two'].status).toBe('pass');
+    expect(byId['health.admin-ok']).toMatchObject({ status: 'pass' });
+    expect(byId['health.admin-ok'].rerun).toBeUndefined();
+  }, 20_000);
+});
