@@ -24,6 +24,12 @@ async function textsUntil(page: Page, selector: string, done: (t: string) => boo
 }
 
 const count = async (page: Page, id: string) => Number((await page.locator(`#${id}`).textContent()) ?? NaN);
+/** A stat once the page has filled it in (it shows a placeholder until its first update). */
+async function countWhenShown(page: Page, id: string, timeoutMs: number): Promise<number> {
+  let n = NaN;
+  for (const deadline = Date.now() + timeoutMs; Number.isNaN(n) && Date.now() < deadline; await sleep(100)) n = await count(page, id);
+  return n;
+}
 
 export const browserChecks = [
   defineCheck({
@@ -139,7 +145,8 @@ export const browserChecks = [
           ctx.record('#refresh-indicator', live);
           ctx.expect(live.at(-1)?.includes('● Live') ?? false, 'the live indicator shows "● Live" (its /ws is connected)', live.at(-1));
           const item = (id: string) => page.locator('#job-list .job-item', { hasText: id.slice(0, 8) });
-          const before = await count(page, 'stat-completed');
+          const before = await countWhenShown(page, 'stat-completed', LIVE_MS);
+          ctx.expect(!Number.isNaN(before), `#stat-completed shows a number within ${LIVE_MS / 1000} s`, await page.locator('#stat-completed').textContent());
 
           // A job appears within seconds, and its completion too.
           const job = await jobs.submit({ user_id: probeUser('dashboard'), priority: 1 });

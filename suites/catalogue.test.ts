@@ -21,6 +21,11 @@ describe('fault catalogue', () => {
     expect(untested).toEqual([]);
   });
 
+  it('every fault names the message its first expected check (or its root cause) must show', () => {
+    // A red for any other reason is not this fault caught: the message proves the check saw the cause.
+    expect(FAULTS.filter((f) => !f.message).map((f) => f.id)).toEqual([]);
+  });
+
   it('applies each fault without touching the clean topology, and changes something', () => {
     for (const f of FAULTS) {
       for (const mode of f.modes) {

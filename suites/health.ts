@@ -21,7 +21,13 @@ export const healthChecks = [
       ctx.expect(h.redis_connected === true, 'redis_connected: true', `status "${h.status}", redis_connected ${h.redis_connected}`);
       ctx.expect(h.status === 'healthy', 'status "healthy"', `status "${h.status}"`);
       for (const k of ['version', 'workers_active', 'queue_depth', 'uptime_seconds']) ctx.expect(k in h, `health JSON has ${k}`, Object.keys(h));
-      if (!h.workers_active) ctx.warn('no GPU worker active (workers_active 0): jobs will wait');
+      // A worker that polls next-job is counted: 0 means jobs will wait for ever (or the count is broken).
+      // Workers poll every 2 s between jobs (contract): a 0 must hold for a few polls before it counts.
+      for (const deadline = Date.now() + 6_000; !h.workers_active && Date.now() < deadline;) {
+        await new Promise((r) => setTimeout(r, 500));
+        try { Object.assign(h, JSON.parse((await ctx.target.request('/api/health')).body)); } catch { /* asked again next time */ }
+      }
+      ctx.expect((h.workers_active ?? 0) > 0, 'workers_active above 0 (a GPU worker polls for jobs)', 'workers_active 0 for 6 s: no worker polled next-job within the heartbeat window, jobs will wait');
       return `healthy, redis connected, ${h.workers_active} worker(s), queue depth ${h.queue_depth}`;
     },
   }),

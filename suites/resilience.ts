@@ -2,6 +2,10 @@
 import { defineCheck } from './lib/check.ts';
 import { workspaceUser, describeWorkspace } from './lib/identity.ts';
 import { basicAuth } from './lib/http.ts';
+import { Jobs, probeUser, sleep, FINISHED } from './lib/jobs.ts';
+
+/** How long Redis stays down in resilience.redis-restart: long enough for any health probe to see it. */
+const REDIS_DOWN_MS = 4_000;
 
 /** How long nginx may take to reach a restarted container once it listens again. */
 const REACHED_WITHIN_MS = 10_000;
@@ -48,6 +52,52 @@ export const resilienceChecks = [
       ctx.expect(problems.length === 0, `both reached as themselves within ${REACHED_WITHIN_MS / 1000} s of listening again`,
         `${problems.join('; ')} (addresses: ${addresses}; an nginx that resolved the names only when it started still uses the old ones)`);
       return `reached after ${((Date.now() - t0) / 1000).toFixed(1)} s (addresses: ${addresses})`;
+    },
+  }),
+  defineCheck({
+    id: 'resilience.redis-restart', suite: 'resilience', needs: ['disrupt', 'write'], exclusive: true, jobEvents: true, timeoutMs: 120_000,
+    title: 'Redis restarts with jobs waiting: the queue-manager says it is unhealthy, recovers on its own, and every job is still there and served',
+    async run(ctx) {
+      const jobs = new Jobs(ctx, 'redis-restart');
+      try {
+        const health = async () => {
+          const r = await ctx.target.request('/api/health', { timeoutMs: 3_000 }).catch((e: Error) => ({ status: 0, body: e.message }));
+          const status = /"status"\s*:\s*"(\w+)"/.exec(r.body)?.[1];
+          return { code: r.status, status: status ?? (r.status ? `HTTP ${r.status}` : r.body) };
+        };
+        const first = await health();
+        ctx.expect(first.status === 'healthy', 'the queue-manager is healthy before the restart', first.status);
+        // Jobs waiting in the queue (a burst at low priority: a worker takes at most a few at once).
+        const mine = await Promise.all(Array.from({ length: 6 }, () => jobs.submit({ user_id: probeUser('redis-restart'), priority: 3 })));
+        // Redis goes away for a few seconds while health is watched.
+        const seen: { at: number; code: number; status: string }[] = [];
+        let restarting = true;
+        const t0 = Date.now();
+        const restart = ctx.target.services!.restart(['redis'], { downMs: REDIS_DOWN_MS }).finally(() => { restarting = false; });
+        while (restarting) {
+          seen.push({ at: Date.now() - t0, ...await health() });
+          await sleep(250);
+        }
+        await restart;
+        const down = seen.filter((x) => x.status !== 'healthy');
+        ctx.record('/api/health while Redis was down (ms since stop)', seen.map((x) => `${x.at} ms: ${x.code || '-'} ${x.status}`));
+        ctx.expect(down.length > 0, `/api/health reports Redis missing during its ${REDIS_DOWN_MS / 1000} s down`, 'healthy throughout');
+        if (down.every((x) => x.code === 200)) ctx.warn('/api/health answered 200 while unhealthy (as the contract says): a monitor that reads only the status code will not notice Redis is down');
+        // Back on its own, without restarting the queue-manager.
+        let back = false;
+        for (const deadline = Date.now() + 20_000; !back && Date.now() < deadline; await sleep(250)) back = (await health()).status === 'healthy';
+        ctx.expect(back, 'healthy again within 20 s of Redis listening, without restarting the queue-manager', (await health()).status);
+        // Every job still there (AOF), and served.
+        const after = await Promise.all(mine.map((j) => jobs.get(j.id)));
+        const lost = mine.filter((_, i) => !after[i]);
+        ctx.expect(lost.length === 0, 'every job submitted before the restart is still there', `${lost.length} of ${mine.length} gone after Redis restarted (no persistence: appendonly off?)`);
+        const done = await Promise.all(mine.map((j) => jobs.follow(j.id, (x) => FINISHED.includes(x.status), 60_000, 500)));
+        const stuck = done.filter((d) => d.job?.status !== 'completed').map((d, i) => `${mine[i].id.slice(0, 8)}: ${d.job?.status ?? 'gone'}`);
+        ctx.expect(stuck.length === 0, 'each is then served (completed)', stuck.join('; '));
+        return `unhealthy while down (${down[0].status}), healthy again; ${mine.length} waiting jobs kept and served`;
+      } finally {
+        await jobs.cleanup();
+      }
     },
   }),
 ];

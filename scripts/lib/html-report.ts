@@ -65,7 +65,7 @@ const SUITE_INFO: Record<string, [title: string, what: string]> = {
   isolation: ['User isolation', 'One participant cannot see or fetch another participant\'s files.'],
   jobs: ['Jobs', 'A job goes through the queue to a worker and back.'],
   browser: ['Browser', 'The pages work in a real browser.'],
-  resilience: ['Resilience', 'Restarting a container mid-workshop does not cut its participant off: nginx finds it again, at its new address.'],
+  resilience: ['Resilience', 'What an operator fears mid-session: a restarted container is found again by nginx at its new address; Redis restarting loses no waiting job, and the queue-manager says so and recovers on its own.'],
 };
 const suiteTitle = (s: string) => SUITE_INFO[s]?.[0] ?? s.charAt(0).toUpperCase() + s.slice(1);
 

@@ -22,7 +22,25 @@ export const FAULTS: Fault[] = [
     id: 'redis-on-all-interfaces', modes: [...both],
     description: 'Redis published on 0.0.0.0:6379 (the guide\'s ❌ WRONG case): reachable from the internet',
     expect: ['redis.not-public', 'redis.bind-address', 'exposure.public-ports', 'exposure.host-bindings', 'host.listeners'],
+    message: /saw open on [\d.]+:6379: Redis faces the internet/,
     apply: (t) => withService(t, 'redis', (s) => { s.publish = [{ hostIp: '0.0.0.0', hostPort: CONTRACT.redisPort, containerPort: CONTRACT.redisPort }]; }, 'redis-on-all-interfaces'),
+  }),
+  defineFault({
+    id: 'redis-without-persistence', modes: ['host'],
+    description: 'Redis started with appendonly off and no snapshots (a copied dev command line): a Redis restart mid-workshop empties the queue',
+    expect: ['resilience.redis-restart'],
+    message: /gone after Redis restarted/,
+    apply: (t) => withService(t, 'redis', (s) => {
+      const c = s.command!;
+      c.splice(c.indexOf('--appendonly'), 2, '--appendonly', 'no', '--save', '');
+    }, 'redis-without-persistence'),
+  }),
+  defineFault({
+    id: 'worker-heartbeats-ignored', modes: ['container'],
+    description: 'a queue-manager that no longer counts the workers\' next-job heartbeats: workers_active 0 while a worker polls, so the operator thinks the GPUs are gone',
+    expect: ['health.api-healthy'],
+    message: /workers_active above 0/,
+    apply: (t) => withService(t, 'queue-manager', (s) => { s.env.FAULT_NO_HEARTBEAT = 'true'; }, 'worker-heartbeats-ignored'),
   }),
   defineFault({
     id: 'redis-without-password', modes: ['host'],
@@ -30,6 +48,7 @@ export const FAULTS: Fault[] = [
     expect: ['redis.requires-password'],
     // The configured password is then not in force: AUTH with it is refused too.
     collateral: ['redis.vpn-auth'],
+    message: /saw PONG: Redis runs without a password/,
     apply: (t) => {
       const c = withService(t, 'redis', (s) => {
         const i = s.command!.indexOf('--requirepass');
@@ -53,6 +72,7 @@ export const FAULTS: Fault[] = [
     description: 'host mode: the queue-manager published as "3000:3000" (every interface) instead of 127.0.0.1:3000',
     expect: ['exposure.public-ports', 'exposure.host-bindings'],
     // "3000:3000" alone: every interface (which includes the VPN address workers use).
+    message: /saw open: 3000 \(queue-manager\)/,
     apply: (t) => withService(t, 'queue-manager', (s) => {
       s.publish = [{ hostIp: '0.0.0.0', hostPort: CONTRACT.queueManagerPort, containerPort: CONTRACT.queueManagerPort }];
     }, 'queue-manager-on-all-interfaces'),
@@ -61,12 +81,14 @@ export const FAULTS: Fault[] = [
     id: 'admin-published-container-mode', modes: ['container'],
     description: 'container mode: the guide\'s "8080:8080" for the admin, which publishes on every interface',
     expect: ['exposure.public-ports', 'exposure.host-bindings'],
+    message: /saw open: 8080 \(admin dashboard\)/,
     apply: (t) => withService(t, 'admin', (s) => { s.publish = [{ hostIp: '0.0.0.0', hostPort: CONTRACT.adminPort, containerPort: CONTRACT.adminPort }]; }, 'admin-published-container-mode'),
   }),
   defineFault({
     id: 'frontend-published-container-mode', modes: ['container'],
     description: 'container mode: user005\'s frontend published on 127.0.0.1:8192 (nothing but nginx may be published)',
     expect: ['exposure.host-bindings'],
+    message: /saw user005 ComfyUI listens on 127\.0\.0\.1:8192/,
     apply: (t) => withService(t, userId(5), (s) => { s.publish = [{ hostIp: '127.0.0.1', hostPort: 8192, containerPort: CONTRACT.frontendPort }]; }, 'frontend-published-container-mode'),
   }),
   defineFault({
@@ -75,12 +97,14 @@ export const FAULTS: Fault[] = [
     expect: ['websocket.api-upgrade', 'websocket.pong', 'websocket.job-event', 'websocket.idle-survives', 'websocket.many-sockets'],
     // Checks that follow a job by its /ws events, and the dashboard's live view, go blind too.
     collateral: ['jobs.lifecycle', 'jobs.failure', 'jobs.cancel', 'browser.dashboard'],
+    message: /WebSocket \/ws: expected 101 Switching Protocols, got HTTP \d+/,
     apply: (t) => withNginx(t, 'ws-without-upgrade-headers', (c) => dropInLocation(c, '= /ws', /proxy_set_header (Upgrade|Connection)/)),
   }),
   defineFault({
     id: 'user-ws-without-upgrade-headers', modes: ['host'],
     description: 'the user locations proxied without the Upgrade headers: ComfyUI\'s own WebSocket fails',
     expect: ['websocket.user-upgrade', 'websocket.idle-survives', 'browser.workspaces'],
+    message: /every workspace WebSocket upgrades; saw user001: expected 101 Switching Protocols/,
     apply: (t) => withNginx(t, 'user-ws-without-upgrade-headers', (c) =>
       c.replace(/(location \/user\d+\/ \{[^}]*?)\n\s*proxy_set_header Upgrade[^\n]*\n\s*proxy_set_header Connection[^\n]*/g, '$1')),
   }),
@@ -88,12 +112,14 @@ export const FAULTS: Fault[] = [
     id: 'ws-default-read-timeout', modes: ['host'],
     description: '/ws without proxy_read_timeout: nginx\'s 60 s default drops idle participants\' sockets',
     expect: ['websocket.idle-survives'],
+    message: /saw \/ws closed \(code \d+\) after 6\d s/,
     apply: (t) => withNginx(t, 'ws-default-read-timeout', (c) => dropInLocation(c, '= /ws', /proxy_(read|send)_timeout/)),
   }),
   defineFault({
     id: 'user-location-crossed', modes: ['host'],
     description: 'user003\'s location points at user004\'s frontend (a copy-paste slip): user003 works in someone else\'s workspace',
     expect: ['routing.user-identity'],
+    message: /saw \/user003\/ serves user004/,
     apply: (t) => withNginx(t, 'user-location-crossed', (c) => editLocation(c, '/user003/', (b) =>
       b.replace(/proxy_pass http:\/\/[^;]+;/, (t.mode === 'host' ? `proxy_pass http://127.0.0.1:${8187 + 4}/;` : `proxy_pass http://${userId(4)}:${CONTRACT.frontendPort}/;`)))),
   }),
@@ -103,6 +129,7 @@ export const FAULTS: Fault[] = [
     expect: ['routing.user-identity', 'health.frontends', 'websocket.user-upgrade', 'browser.workspaces'],
     // nginx's own 404 is no refusal by the workspace: its /view cannot be judged.
     collateral: ['isolation.view-traversal'],
+    message: /saw \/user007\/ → HTTP \d+, no user id/,
     apply: (t) => withNginx(t, 'user-location-missing', (c) => editLocation(c, '/user007/', () => ' return 404; ')),
   }),
   defineFault({
@@ -124,6 +151,7 @@ export const FAULTS: Fault[] = [
     id: 'certificate-expired', modes: ['host'],
     description: 'the certificate expired yesterday (certbot renewal failed)',
     expect: ['tls.valid-now', 'tls.expiry-days', 'host.certificate-files'],
+    message: /not expired .*; saw expired \d+ day\(s\) ago/,
     apply: (t) => { const c = clone(t); c.tls.notBefore = new Date(Date.now() - 91 * DAY); c.tls.notAfter = new Date(Date.now() - DAY); c.faults.push('certificate-expired'); return c; },
   }),
   defineFault({
@@ -142,18 +170,21 @@ export const FAULTS: Fault[] = [
     id: 'certificate-expiring', modes: ['container'],
     description: 'the certificate expires in 3 days',
     expect: ['tls.expiry-days', 'host.certificate-files'],
+    message: /at least \d+ days to expiry; saw \d day\(s\) left/,
     apply: (t) => { const c = clone(t); c.tls.notBefore = new Date(Date.now() - 87 * DAY); c.tls.notAfter = new Date(Date.now() + 3 * DAY); c.faults.push('certificate-expiring'); return c; },
   }),
   defineFault({
     id: 'certificate-wrong-name', modes: ['container'],
     description: 'the certificate is for another name (a copied certificate)',
     expect: ['tls.covers-domain'],
+    message: /saw subject old\.ahelme\.net/,
     apply: (t) => { const c = clone(t); c.tls.altNames = ['old.ahelme.net']; c.tls.domain = 'old.ahelme.net'; c.faults.push('certificate-wrong-name'); return c; },
   }),
   defineFault({
     id: 'tls10-enabled', modes: ['container'],
     description: 'ssl_protocols still offers TLS 1.0 and 1.1',
     expect: ['tls.protocols'],
+    message: /TLSv1 refused; saw TLSv1 accepted/,
     apply: (t) => withNginx(t, 'tls10-enabled', (c) => c
       .replace(/ssl_protocols [^;]+;/, 'ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;')
       // OpenSSL 3 needs security level 0 before it will speak TLS 1.0 at all.
@@ -163,12 +194,14 @@ export const FAULTS: Fault[] = [
     id: 'hsts-missing', modes: ['host'],
     description: 'Strict-Transport-Security header not sent',
     expect: ['tls.security-headers'],
+    message: /Strict-Transport-Security \"absent\"/,
     apply: (t) => withNginx(t, 'hsts-missing', (c) => c.replace(/\n[^\n]*add_header Strict-Transport-Security[^\n]*/g, '')),
   }),
   defineFault({
     id: 'outputs-autoindex-on', modes: ['container'],
     description: '/outputs/ with autoindex on: every participant\'s images listed to the world',
     expect: ['routing.outputs-no-listing', 'isolation.cross-user-urls'],
+    message: /GET \/outputs\/ shows no directory listing; saw HTTP 200 with a listing/,
     apply: (t) => withNginx(t, 'outputs-autoindex-on', (c) => editLocation(c, '/outputs/', (b) => b.replace(/autoindex off;/, 'autoindex on;'))),
   }),
   defineFault({
@@ -176,6 +209,7 @@ export const FAULTS: Fault[] = [
     description: 'one output directory mounted into every user\'s container',
     // A finished job's image is then at /app/output/<user>/ inside every container.
     expect: ['isolation.container-view', 'isolation.cross-user-urls', 'host.output-dirs', 'jobs.lifecycle'],
+    message: /user\d{3} sees \/app\/output\/comfy-verify-marker-/,
     apply: (t) => {
       let c = t;
       for (const s of t.services.filter((x) => x.kind === 'frontend')) {
@@ -191,24 +225,28 @@ export const FAULTS: Fault[] = [
     expect: ['routing.admin-auth'],
     // The operator's real password no longer opens the dashboard.
     collateral: ['browser.dashboard'],
+    message: /an empty password → 401; saw HTTP 200/,
     apply: (t) => withService(t, 'admin', (s) => { s.env.ADMIN_PASSWORD = ''; s.env.FAULT_ACCEPT_EMPTY_PASSWORD = 'true'; }, 'admin-empty-password'),
   }),
   defineFault({
     id: 'nginx-default-body-limit', modes: ['host'],
     description: 'client_max_body_size left at nginx\'s 1 MB default: workshop workflows over 1 MB get 413',
     expect: ['routing.large-workflow'],
+    message: /saw HTTP 413 from nginx \(client_max_body_size too small\)/,
     apply: (t) => withNginx(t, 'nginx-default-body-limit', (c) => c.replace(/\n[^\n]*client_max_body_size[^\n]*/g, '')),
   }),
   defineFault({
     id: 'cors-any-origin', modes: ['container'],
     description: 'CORS on /api/ allows any origin (*)',
     expect: ['routing.cors'],
+    message: /Access-Control-Allow-Origin: https:\/\/comfy\.ahelme\.net; saw \*/,
     apply: (t) => withNginx(t, 'cors-any-origin', (c) => c.replace(/Access-Control-Allow-Origin "https:\/\/[^"]+"/g, 'Access-Control-Allow-Origin "*"')),
   }),
   defineFault({
     id: 'http-not-redirected', modes: ['host'],
     description: 'port 80 serves the site instead of redirecting to https',
     expect: ['routing.http-redirect'],
+    message: /HTTP → 301; saw HTTP 200/,
     apply: (t) => withNginx(t, 'http-not-redirected', (c) => c.replace(/return 301 https:\/\/\$host[^;]*;/, 'return 200 "OK\\n";')),
   }),
   defineFault({
@@ -219,6 +257,7 @@ export const FAULTS: Fault[] = [
     collateral: ['routing.large-workflow', 'websocket.job-event', 'websocket.many-sockets', 'isolation.user-id-validation',
       ...JOB_CHECKS],
     // The static form gets the guide's trailing slash; the per-request form (a variable upstream) strips by rewrite.
+    message: /GET \/api\/queue\/status → 200; saw HTTP 404/,
     apply: (t) => withNginx(t, 'api-prefix-stripped', (c) => editLocation(c, '/api/', (b) => b.replace(/proxy_pass (http:\/\/[^;/]+);/,
       (_m, up: string) => (up.includes('$') ? `rewrite ^/api/(.*)$ /$1 break; proxy_pass ${up};` : `proxy_pass ${up}/;`)))),
   }),
@@ -228,12 +267,14 @@ export const FAULTS: Fault[] = [
     expect: ['routing.queue-status', 'routing.api-methods', 'routing.large-workflow', 'tls.security-headers'],
     collateral: ['websocket.job-event', 'websocket.many-sockets', 'isolation.user-id-validation',
       ...JOB_CHECKS],
+    message: /GET \/api\/queue\/status → 200; saw HTTP 404/,
     apply: (t) => { const c = clone(t); c.nginx.source = { kind: 'operator', file: GUIDE_SITE_FILE }; c.faults.push('guide-site-file-as-written'); return c; },
   }),
   defineFault({
     id: 'nginx-health-missing', modes: ['container'],
     description: 'no /health location in nginx: the operator\'s uptime monitor sees 404',
     expect: ['health.nginx'],
+    message: /GET \/health → 200; saw HTTP 404/,
     apply: (t) => withNginx(t, 'nginx-health-missing', (c) => editLocation(c, '= /health', () => ' return 404; ')),
   }),
   defineFault({
@@ -242,6 +283,7 @@ export const FAULTS: Fault[] = [
     expect: ['health.admin', 'routing.admin-auth', 'browser.dashboard'],
     // Seen on the host too: nothing listens on 127.0.0.1:8080 any more; and there is no admin to restart.
     collateral: ['host.listeners', 'resilience.recreated-containers'],
+    message: /GET \/admin → 401 \(asks for credentials\); saw HTTP 502/,
     apply: (t) => withService(t, 'admin', (s) => { s.enabled = false; }, 'admin-down'),
   }),
   defineFault({
@@ -256,12 +298,14 @@ export const FAULTS: Fault[] = [
     id: 'root-not-redirected', modes: ['host'],
     description: '/ answers 404 instead of sending participants to a workspace',
     expect: ['routing.root'],
+    message: /302 to \/user001\/ or a 200 landing page; saw HTTP 404/,
     apply: (t) => withNginx(t, 'root-not-redirected', (c) => editLocation(c, '= /', () => ' return 404; ')),
   }),
   defineFault({
     id: 'unknown-paths-to-user001', modes: ['container'],
     description: 'a catch-all location redirects every unknown path (user021, user999) to user001\'s workspace',
     expect: ['routing.unknown-user'],
+    message: /GET \/user021\/ → 404; saw HTTP 302/,
     apply: (t) => withNginx(t, 'unknown-paths-to-user001', (c) => c.replace(/location \/ \{\s*return 404;\s*\}/, 'location / { return 302 /user001/; }')),
   }),
   defineFault({
@@ -275,6 +319,7 @@ export const FAULTS: Fault[] = [
     id: 'view-path-traversal', modes: ['host'],
     description: 'a frontend whose /view joins the file name as given: ../../etc/passwd is served',
     expect: ['isolation.view-traversal'],
+    message: /every traversal attempt refused; saw \/user\d{3}\/view\?filename=\.\.\/.* → HTTP 200/,
     apply: (t) => {
       let c = t;
       for (const s of t.services.filter((x) => x.kind === 'frontend')) c = withService(c, s.name, (x) => { x.env.FAULT_NAIVE_VIEW = 'true'; }, 'view-path-traversal');
@@ -286,6 +331,7 @@ export const FAULTS: Fault[] = [
     id: 'user-id-unchecked', modes: ['container'],
     description: 'a queue-manager that stores any user_id (../user002 included): a path into another user\'s outputs',
     expect: ['isolation.user-id-validation'],
+    message: /every bad user_id rejected with 422; saw \"\.\.\/user002\" → HTTP 201/,
     apply: (t) => withService(t, 'queue-manager', (s) => { s.env.FAULT_NO_USER_ID_PATTERN = 'true'; }, 'user-id-unchecked'),
   }),
   // Host faults: what the host suite sees over SSH (the stand-in host shows data/outputs as the VPS would).
@@ -379,6 +425,7 @@ export const FAULTS: Fault[] = [
     id: 'fail-job-ignored', modes: ['host'],
     description: 'a queue-manager whose fail-job answers success and records nothing: a failed job shows "running" until the timeout',
     expect: ['jobs.failure'],
+    message: /the job is failed; saw running/,
     apply: (t) => withService(t, 'queue-manager', (s) => { s.env.FAULT_IGNORE_FAIL_JOB = 'true'; }, 'fail-job-ignored'),
   }),
   defineFault({
@@ -388,12 +435,14 @@ export const FAULTS: Fault[] = [
     // The dashboard's Cancel fails too when its job is already running, and so does websocket.job-event's
     // clean-up DELETE when a worker has taken its job (no job_deleted / cancelled event follows).
     collateral: ['browser.dashboard', 'websocket.job-event'],
+    message: /→ 204 for a running job; saw HTTP 400/,
     apply: (t) => withService(t, 'queue-manager', (s) => { s.env.FAULT_NO_CANCEL_RUNNING = 'true'; }, 'cancel-running-refused'),
   }),
   defineFault({
     id: 'priority-disabled', modes: ['host'],
     description: 'the queue-manager runs with ENABLE_PRIORITY=false: instructor jobs wait behind everyone else\'s',
     expect: ['jobs.priority'],
+    message: /the instructor job is ahead of every waiting normal job; saw .*a normal job at position \d+, the instructor job at \d+/,
     apply: (t) => withService(t, 'queue-manager', (s) => { s.env.ENABLE_PRIORITY = 'false'; }, 'priority-disabled'),
   }),
   defineFault({
@@ -407,12 +456,14 @@ export const FAULTS: Fault[] = [
     id: 'queue-depth-unlimited', modes: ['host'],
     description: 'the queue-manager runs with MAX_QUEUE_DEPTH=0 (unlimited) while the .env says 100: a runaway script can queue without end',
     expect: ['jobs.queue-full'],
+    message: /a submission is refused once 100 jobs are pending; saw \d+ more accepted/,
     apply: (t) => withService(t, 'queue-manager', (s) => { s.env.MAX_QUEUE_DEPTH = '0'; }, 'queue-depth-unlimited'),
   }),
   defineFault({
     id: 'job-validation-lax', modes: ['container'],
     description: 'a queue-manager that stores an empty workflow and any integer priority (4, -1): bad jobs reach the GPU, -1 jumps the queue',
     expect: ['jobs.invalid'],
+    message: /every invalid submission → 422 with a detail list; saw workflow \{\} → HTTP 201/,
     apply: (t) => withService(t, 'queue-manager', (s) => { s.env.FAULT_LAX_JOB_VALIDATION = 'true'; }, 'job-validation-lax'),
   }),
 ];

@@ -13,7 +13,7 @@ export interface Fault {
   collateral?: string[];
   /** the failure message of the first expected check must match (proves it names the cause); with
    *  `rootCause`, the root-cause line must */
-  message?: RegExp;
+  message: RegExp;
   /** a service this fault makes stop answering mid-run: the run must name it as the root cause, and
    *  the checks it blocks are its consequence (not unrelated). Such a fault runs alone. */
   rootCause?: string;

@@ -20,12 +20,13 @@ export function localTarget(d: StackDescriptor, o: { allowWrites?: boolean; faul
   const address = async (svc: string) =>
     // The first network's address (networks in name order): the queue-manager is on the VPN network too.
     (await execa('docker', ['inspect', '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}', name(svc)])).stdout.trim().split(' ')[0];
-  const port = (svc: string) => (svc === 'admin' ? CONTRACT.adminPort : svc === 'queue-manager' ? CONTRACT.queueManagerPort : CONTRACT.frontendPort);
+  const port = (svc: string) => (svc === 'admin' ? CONTRACT.adminPort : svc === 'queue-manager' ? CONTRACT.queueManagerPort : svc === 'redis' ? CONTRACT.redisPort : CONTRACT.frontendPort);
   const services: ServiceControl = {
     where: 'docker stop / docker start on this machine',
-    async restart(svcs) {
+    async restart(svcs, o = {}) {
       const before = await Promise.all(svcs.map(address));
       await execa('docker', ['stop', '--time', '2', ...svcs.map(name)]);
+      if (o.downMs) await new Promise((r) => setTimeout(r, o.downMs));
       // Highest address first: each takes the lowest free one, so they come back at each other's
       // addresses, as containers restarted in another order (a host reboot, compose up) do.
       const num = (ip: string) => ip.split('.').reduce((n, b) => n * 256 + Number(b), 0);

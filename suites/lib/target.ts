@@ -18,8 +18,9 @@ export interface Restarted { service: string; before: string; after: string }
 /** Restarting the platform's containers while it runs (the local stack only: it interrupts participants). */
 export interface ServiceControl {
   where: string;
-  /** stops the services, starts them again so that they swap addresses, and returns once each listens again */
-  restart(services: string[]): Promise<Restarted[]>;
+  /** stops the services (for downMs, default at once), starts them again so that they swap addresses,
+   *  and returns once each listens again */
+  restart(services: string[], o?: { downMs?: number }): Promise<Restarted[]>;
 }
 
 export interface HttpResult {

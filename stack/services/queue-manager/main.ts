@@ -90,7 +90,9 @@ async function jobsByUser(): Promise<Map<string, string[]>> {
   return new Map(keys.map((k, i) => [k.slice('user:'.length, -':jobs'.length), members[i]]));
 }
 
-const activeWorkers = async () => (await scanKeys(K.heartbeat('*'))).length;
+/** Fault: heartbeats never counted (workers_active 0 while workers poll). */
+const FAULT_NO_HEARTBEAT = process.env.FAULT_NO_HEARTBEAT === 'true';
+const activeWorkers = async () => (FAULT_NO_HEARTBEAT ? 0 : (await scanKeys(K.heartbeat('*'))).length);
 
 async function getJob(id: string): Promise<Job | null> {
   const s = await redis.get(K.job(id));
