@@ -1,7 +1,7 @@
 // routing: every public URL goes where the contract says, and nowhere else.
 import { defineCheck } from './lib/check.ts';
 import { http, json, each, basicAuth } from './lib/http.ts';
-import { workspaceUser, describeWorkspace } from './lib/identity.ts';
+import { workspaceUser, describeWorkspace, withIdentityFiles } from './lib/identity.ts';
 import { workflowOfSize } from '../fixtures/workflows.ts';
 
 export const routingChecks = [
@@ -94,16 +94,20 @@ export const routingChecks = [
   }),
   defineCheck({
     id: 'routing.user-identity', suite: 'routing', title: 'each /userNNN/ reaches that user\'s own frontend (by identity)',
+    // A file of one name in every user's outputs, holding that user's id: /userNNN/view shows whose
+    // container answered (written through the host, removed after).
+    needs: ['host', 'write'],
     async run(ctx) {
-      // The queue-redirect extension must know its user: the page declares window.COMFYUI_USER_ID.
-      const wrong: string[] = [];
-      await each(ctx.target.users, async (u) => {
-        const w = await workspaceUser(ctx.target, u);
-        ctx.record(`/${u}/`, { status: w.status, declaredUser: w.user ?? null, ...(w.error ? { error: w.error } : {}) });
-        if (w.user !== u) wrong.push(describeWorkspace(`/${u}/`, w));
+      return withIdentityFiles(ctx, ctx.target.users, async (name) => {
+        const wrong: string[] = [];
+        await each(ctx.target.users, async (u) => {
+          const w = await workspaceUser(ctx.target, u, name);
+          ctx.record(`/${u}/view?filename=${name}`, { status: w.status, servedBy: w.user ?? null, ...(w.error ? { error: w.error } : {}) });
+          if (w.user !== u) wrong.push(describeWorkspace(`/${u}/`, w));
+        });
+        ctx.expect(wrong.length === 0, 'every workspace serves its own user', wrong.join('; '));
+        return `${ctx.target.users.length} workspaces, each its own user's container`;
       });
-      ctx.expect(wrong.length === 0, 'every workspace serves its own user', wrong.join('; '));
-      return `${ctx.target.users.length} workspaces, each its own user`;
     },
   }),
   defineCheck({

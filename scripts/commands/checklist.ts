@@ -34,7 +34,7 @@ async function run(args: string[]): Promise<number> {
   console.log(`${bold(`Pre-workshop checklist: ${r.target}`)}${checklistText(items)}\n`);
   const line = `${ICON.pass} ${c.pass} passed, ${ICON.warn} ${c.warn} warnings, ${ICON.fail} ${c.fail} failed, ${ICON.skip} ${c.skip} not verified, in ${(r.durationMs / 1000).toFixed(0)} s`;
   // Partial: a check of this run's profile (not what --quick left out) could not run.
-  const notRun = r.results.filter((x) => x.status === 'skip').length;
+  const notRun = r.results.filter((x) => x.status === 'skip' && !x.outOfProfile).length;
   console.log(c.fail ? red(bold(`NO-GO: ${line}`)) : notRun ? yellow(bold(`GO (partial: ${notRun} of ${r.results.length} checks not run): ${line}`)) : green(bold(`GO: ${line}`)));
   console.log(dim(`checklist: ${file}`));
   return c.fail ? EXIT.checkFailed : notRun && !values['accept-partial'] ? EXIT.partial : EXIT.ok;

@@ -51,10 +51,14 @@ describe('remote mode against the local stack under its real name', () => {
     const r = await cli(['smoke', ...remote(), '--vpn-address', d.vpnAddress, ...ssh(), '--mode', 'container']);
     const seconds = (Date.now() - t0) / 1000;
     expect(r.exitCode, r.all).toBe(0);
-    for (const id of ['health.frontends', 'routing.user-identity', 'websocket.user-upgrade', 'tls.chain', 'exposure.public-ports', 'redis.vpn-auth', 'host.output-dirs', 'host.firewall']) {
+    for (const id of ['health.frontends', 'websocket.user-upgrade', 'tls.chain', 'exposure.public-ports', 'redis.vpn-auth', 'host.output-dirs', 'host.firewall']) {
       expect(r.all, id).toMatch(new RegExp(`[✔⚠] \\[remote\\] ${id.replace('.', '\\.')}`));
     }
     expect(r.all).toMatch(/checks that write were not run/);
+    // Identity needs a file written in each user's outputs: not in a read-only run, and listed as such.
+    const smoke = JSON.parse(readFileSync(join(reports, 'smoke.json'), 'utf8'));
+    expect(smoke.checks.find((c: { id: string }) => c.id === 'routing.user-identity')).toMatchObject({ status: 'skip', outOfProfile: true });
+    expect(smoke.partial).toBeUndefined();
     expect(r.all).not.toContain(d.secrets.redisPassword);
     expect(seconds, 'smoke takes seconds').toBeLessThan(60);
     const requests = await nginxRequests(since);
@@ -64,7 +68,7 @@ describe('remote mode against the local stack under its real name', () => {
 
   it('smoke --allow-writes does write (so the log above would have shown it)', async () => {
     const since = new Date(Date.now() - 1_000).toISOString();
-    const r = await cli(['smoke', ...remote(), '--allow-writes', '--suite', 'routing,websocket']);
+    const r = await cli(['smoke', ...remote(), '--allow-writes', ...ssh(), '--suite', 'routing,websocket']);
     expect(r.exitCode, r.all).toBe(0);
     expect((await nginxRequests(since)).filter((l) => WRITE_METHODS.test(l)).length).toBeGreaterThan(0);
   }, 120_000);

@@ -62,8 +62,8 @@ export const FAULTS: Fault[] = [
     description: 'Redis is not running: the queue-manager must report itself unhealthy',
     expect: ['health.api-healthy', 'redis.vpn-auth', 'redis.requires-password'],
     // With no Redis there is no queue: everything that reads or writes it fails too.
-    collateral: ['routing.queue-status', 'routing.api-methods', 'websocket.job-event', 'websocket.many-sockets', 'redis.bind-address', 'isolation.user-id-validation',
-      ...JOB_CHECKS],
+    // resilience.redis-restart first needs a healthy queue-manager.
+    collateral: ['routing.queue-status', 'routing.api-methods', 'websocket.job-event', 'websocket.many-sockets', 'redis.bind-address', 'isolation.user-id-validation', ...JOB_CHECKS, 'resilience.redis-restart'],
     message: /unhealthy|redis_connected/,
     apply: (t) => withService(t, 'redis', (s) => { s.enabled = false; }, 'redis-down'),
   }),
@@ -129,7 +129,7 @@ export const FAULTS: Fault[] = [
     expect: ['routing.user-identity', 'health.frontends', 'websocket.user-upgrade', 'browser.workspaces'],
     // nginx's own 404 is no refusal by the workspace: its /view cannot be judged.
     collateral: ['isolation.view-traversal'],
-    message: /saw \/user007\/ → HTTP \d+, no user id/,
+    message: /saw \/user007\/ → HTTP \d+, no identity file/,
     apply: (t) => withNginx(t, 'user-location-missing', (c) => editLocation(c, '/user007/', () => ' return 404; ')),
   }),
   defineFault({
@@ -209,6 +209,8 @@ export const FAULTS: Fault[] = [
     description: 'one output directory mounted into every user\'s container',
     // A finished job's image is then at /app/output/<user>/ inside every container.
     expect: ['isolation.container-view', 'isolation.cross-user-urls', 'host.output-dirs', 'jobs.lifecycle'],
+    // Every user writes the identity file into the one shared directory: the URLs no longer tell users apart.
+    collateral: ['routing.user-identity'],
     message: /user\d{3} sees \/app\/output\/comfy-verify-marker-/,
     apply: (t) => {
       let c = t;
@@ -254,8 +256,8 @@ export const FAULTS: Fault[] = [
     description: 'the guide\'s /api/ location (proxy_pass with a trailing /): /api/queue/status reaches /queue/status',
     expect: ['routing.queue-status', 'routing.api-methods'],
     // The whole queue-manager API is unreachable: every check that submits or polls fails too.
-    collateral: ['routing.large-workflow', 'websocket.job-event', 'websocket.many-sockets', 'isolation.user-id-validation',
-      ...JOB_CHECKS],
+    // resilience.redis-restart reads /api/health and submits jobs through /api too.
+    collateral: ['routing.large-workflow', 'websocket.job-event', 'websocket.many-sockets', 'isolation.user-id-validation', ...JOB_CHECKS, 'resilience.redis-restart'],
     // The static form gets the guide's trailing slash; the per-request form (a variable upstream) strips by rewrite.
     message: /GET \/api\/queue\/status → 200; saw HTTP 404/,
     apply: (t) => withNginx(t, 'api-prefix-stripped', (c) => editLocation(c, '/api/', (b) => b.replace(/proxy_pass (http:\/\/[^;/]+);/,
@@ -265,8 +267,8 @@ export const FAULTS: Fault[] = [
     id: 'guide-site-file-as-written', modes: ['host'],
     description: 'the deployment guide\'s Step 4 nginx site file, as written: /api/ strips the prefix, no body limit, no security headers on /health and /api/',
     expect: ['routing.queue-status', 'routing.api-methods', 'routing.large-workflow', 'tls.security-headers'],
-    collateral: ['websocket.job-event', 'websocket.many-sockets', 'isolation.user-id-validation',
-      ...JOB_CHECKS],
+    // resilience.redis-restart reads /api/health and submits jobs through /api too.
+    collateral: ['websocket.job-event', 'websocket.many-sockets', 'isolation.user-id-validation', ...JOB_CHECKS, 'resilience.redis-restart'],
     message: /GET \/api\/queue\/status → 200; saw HTTP 404/,
     apply: (t) => { const c = clone(t); c.nginx.source = { kind: 'operator', file: GUIDE_SITE_FILE }; c.faults.push('guide-site-file-as-written'); return c; },
   }),
@@ -339,6 +341,8 @@ export const FAULTS: Fault[] = [
     id: 'output-dir-shared', modes: ['container'],
     description: 'user002\'s output volume is ./data/outputs/user001 (a copy-paste slip in the compose file): two users share one directory',
     expect: ['host.output-dirs', 'isolation.container-view', 'isolation.cross-user-urls'],
+    // user001 and user002 hold one directory, so their identity files are one file.
+    collateral: ['routing.user-identity'],
     message: /user002's \/app\/output is user001's directory/,
     apply: (t) => withService(t, userId(2), (s) => {
       s.mounts = s.mounts.map((m) => (m.target === '/app/output' ? { ...m, source: `${t.runDir}/data/outputs/${userId(1)}` } : m));
@@ -388,6 +392,8 @@ export const FAULTS: Fault[] = [
     id: 'worker-never-completes', modes: ['host'],
     description: 'the GPU worker takes jobs and never reports back (its ComfyUI hangs): every job stays "running"',
     expect: ['jobs.lifecycle', 'browser.queue-prompt', 'browser.dashboard'],
+    // resilience.redis-restart waits for its kept jobs to be served.
+    collateral: ['resilience.redis-restart'],
     message: /never reported/,
     apply: (t) => withService(t, 'worker', (s) => { s.env.WORKER_COMPLETES = 'false'; }, 'worker-never-completes'),
   }),

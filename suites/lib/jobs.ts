@@ -5,7 +5,7 @@ import type WebSocket from 'ws';
 import type { CheckContext } from './check.ts';
 import { http, json, each } from './http.ts';
 import { tagMetadata } from './writes.ts';
-import { OUTPUT_DIR } from '../isolation.ts';
+import { OUTPUT_DIR } from './identity.ts';
 
 export type JobStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
 export interface Job {
