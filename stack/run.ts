@@ -38,7 +38,8 @@ function hookCleanup(): void {
   if (hooked) return;
   hooked = true;
   const bye = (signal: string) => {
-    process.stderr.write(`\n${signal}: removing the stack…\n`);
+    // The removal must not depend on a terminal still being there (a killed parent closes the pipe).
+    try { process.stderr.write(`\n${signal}: removing the stack…\n`); } catch { /* no one to tell */ }
     void Promise.allSettled([...live].map((s) => s.stop())).then(() => process.exit(130));
   };
   process.once('SIGINT', () => bye('Ctrl-C'));

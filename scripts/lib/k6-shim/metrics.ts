@@ -151,7 +151,9 @@ export class Registry {
   }
 
   /** Evaluates every threshold; returns the ones that fail, as "key: expression". */
-  evaluate(durationS: number): string[] {
+  /** Failed thresholds. With `final` (the end of the run), a threshold on a metric that got no sample
+   *  at all fails too, saying so: a load test that sent nothing has proved nothing. */
+  evaluate(durationS: number, final = false): string[] {
     const failed: string[] = [];
     for (const [key, list] of this.thresholds) {
       const { name } = parseSubmetric(key);
@@ -161,8 +163,10 @@ export class Registry {
         if (!AGG_BY_TYPE[m.type].test(t.agg)) throw new Error(`threshold "${t.source}" on ${key}: ${t.agg} is not an aggregation of a ${m.type}`);
         const sink = this.sink(key) ?? new Sink(m.type);
         t.actual = sink.stat(t.agg, durationS);
-        t.ok = COMPARE[t.op](t.actual, t.limit);
-        if (!t.ok) failed.push(`${key}: ${t.source}`);
+        // The metric itself never sampled (not one tagged slice of it: a ramp step not reached is fine).
+        const never = final && m.sink.count === 0;
+        t.ok = COMPARE[t.op](t.actual, t.limit) && !never;
+        if (!t.ok) failed.push(`${key}: ${t.source}${never ? ` (no sample of ${name} at all)` : ''}`);
       }
     }
     return failed;

@@ -116,6 +116,7 @@ async function run(
     ca: env.SSL_CERT_FILE ? readFileSync(env.SSL_CERT_FILE, 'utf8') : undefined, options: {},
     testStart: () => testStart, instance: { vusActive: 0, vusInitialized: 0, iterationsCompleted: 0, iterationsInterrupted: 0 },
     checks: new Map(), files: new Map(), log,
+    onUnsupported: (what) => stopAll('threshold', `the script uses ${what}, which this runner does not implement`),
   };
   const fail = (exitCode: number, error: string) => ({ exitCode, error, data: emptyData(), outputs: {}, failedThresholds: [], durationMs: Date.now() - t0 });
 
@@ -179,7 +180,9 @@ async function run(
   } catch (e) {
     error = `teardown: ${errorText(e)}`;
   }
-  const failedThresholds = registry.evaluate(durationMs / 1000);
+  const failedThresholds = registry.evaluate(durationMs / 1000, true);
+  // A function the runner does not implement was called: refused, never a pass on what did not run.
+  if (shared.unsupported) error = `the script uses ${shared.unsupported}, which this runner does not implement (see README, "Load tests")`;
   const data = summaryData(registry, shared, trendStats, durationMs, setupData);
   let outputs: Record<string, string> = {};
   try {
@@ -200,7 +203,7 @@ async function run(
   vus.forEach((v) => v.close());
   main.close();
   live.phase = 'done';
-  const exitCode = failedThresholds.length ? K6_EXIT.thresholdsFailed : error ? K6_EXIT.scriptException : K6_EXIT.ok;
+  const exitCode = shared.unsupported ? K6_EXIT.scriptException : failedThresholds.length ? K6_EXIT.thresholdsFailed : error ? K6_EXIT.scriptException : K6_EXIT.ok;
   return { exitCode, error, data, outputs, failedThresholds, durationMs };
 }
 

@@ -143,6 +143,21 @@ describe('running scripts', () => {
     expect(r.data.metrics.http_reqs.values.count).toBe(4);
   });
 
+  it('refuses, never pretends: a function it does not implement stops the run with exit 107 naming it; a threshold no sample reached fails', async () => {
+    const f = script('unsupported.js', `
+      import http from 'k6/http';
+      import { sleep } from 'k6';
+      export const options = { scenarios: { s: { executor: 'constant-vus', vus: 2, duration: '30s' } }, thresholds: { http_req_duration: ['p(95)<500'] } };
+      export default function () { http.get('http://${base}/'); sleep(1); }
+    `);
+    const t0 = Date.now();
+    const r = await runScript({ script: f, ...quiet }).result;
+    expect(r.exitCode).toBe(K6_EXIT.scriptException);
+    expect(r.error).toMatch(/the script uses synchronous http\.get .*which this runner does not implement/);
+    expect(Date.now() - t0, 'stopped at the first use, not after 30 s').toBeLessThan(10_000);
+    expect(r.failedThresholds).toEqual(['http_req_duration: p(95)<500 (no sample of http_req_duration at all)']);
+  });
+
   it('abortOnFail stops the run early; teardown and handleSummary still run', async () => {
     const f = script('abort.js', `
       import http from 'k6/http';
@@ -224,9 +239,10 @@ describe('running scripts', () => {
     const ex = await runScript({ script: script('ex.js', `export const options = { scenarios: { s: { executor: 'constant-arrival-rate', duration: '1s' } } }; export default function () {}`), ...quiet }).result;
     expect(ex.exitCode).toBe(K6_EXIT.invalidConfig);
     expect(ex.error).toMatch(/constant-arrival-rate" is not supported/);
-    const logged: string[] = [];
-    const sleep = await runScript({ script: script('sleep.js', `import { sleep } from 'k6'; export default function () { sleep(1); }`), ...quiet, log: (_l, m) => logged.push(m) }).result;
-    expect(sleep.exitCode).toBe(K6_EXIT.ok); // an exception ends the iteration and is logged; the test goes on (as in k6)
-    expect(logged.join('\n')).toMatch(/does not support sleep\(\) \(use setTimeout from k6\/timers\)/);
+    const sleep = await runScript({ script: script('sleep.js', `import { sleep } from 'k6'; export default function () { sleep(1); }`), ...quiet }).result;
+    // Not an iteration's exception to log and go on from: the run that could not do what the script
+    // says stops, exit 107, naming it (a load test that sent nothing must not pass).
+    expect(sleep.exitCode).toBe(K6_EXIT.scriptException);
+    expect(sleep.error).toMatch(/uses sleep\(\) \(use setTimeout from k6\/timers\), which this runner does not implement/);
   });
 });

@@ -30,6 +30,9 @@ export interface Shared {
   checks: Map<string, { passes: number; fails: number }>;
   files: Map<string, string | Buffer>;
   log: Log;
+  /** the first function called that the runner does not implement: the run stops and exits 107 */
+  unsupported?: string;
+  onUnsupported?: (what: string) => void;
 }
 
 export interface ScenarioInfo {
@@ -46,7 +49,11 @@ const METRIC_NAME = /^[a-zA-Z_][a-zA-Z0-9_]{0,127}$/;
 const now = () => performance.now();
 /** Go's canonical header names (k6 shows response headers as Go does: Content-Type). */
 const canonical = (h: string) => h.toLowerCase().replace(/(^|-)([a-z])/g, (_, d: string, c: string) => d + c.toUpperCase());
-const unsupported = (what: string) => () => { throw new Error(`k6-shim does not support ${what} (see README, "Load tests")`); };
+const unsupportedStub = (shared: Shared, what: string) => () => {
+  // Refused, never pretended: the first use stops the whole run (exit 107), not just this iteration.
+  if (!shared.unsupported) { shared.unsupported = what; shared.onUnsupported?.(what); }
+  throw new Error(`k6-shim does not support ${what} (see README, "Load tests")`);
+};
 
 export class Interrupted extends Error {}
 
@@ -210,8 +217,8 @@ export class VU {
 
   private module(name: string): Record<string, unknown> {
     switch (name) {
-      case 'k6': return { check: this.check.bind(this), group: unsupported('group() (use plain functions; k6 advises against group with async code)'), sleep: unsupported('sleep() (use setTimeout from k6/timers)') };
-      case 'k6/http': return { asyncRequest: this.asyncRequest.bind(this), request: unsupported('synchronous http.request (use http.asyncRequest)'), get: unsupported('synchronous http.get (use http.asyncRequest)'), post: unsupported('synchronous http.post (use http.asyncRequest)') };
+      case 'k6': return { check: this.check.bind(this), group: unsupportedStub(this.shared, 'group() (use plain functions; k6 advises against group with async code)'), sleep: unsupportedStub(this.shared, 'sleep() (use setTimeout from k6/timers)') };
+      case 'k6/http': return { asyncRequest: this.asyncRequest.bind(this), request: unsupportedStub(this.shared, 'synchronous http.request (use http.asyncRequest)'), get: unsupportedStub(this.shared, 'synchronous http.get (use http.asyncRequest)'), post: unsupportedStub(this.shared, 'synchronous http.post (use http.asyncRequest)') };
       case 'k6/experimental/websockets': return { WebSocket: this.webSocketClass() };
       case 'k6/timers': return this.timerFns;
       case 'k6/metrics': return this.metricClasses();
@@ -274,7 +281,7 @@ export class VU {
       tags: this.metricTags,
       metrics: { tags: this.metricTags, metadata: {} },
     };
-    return { scenario, instance, vu: vuInfo, test: { options: s.options, abort: unsupported('exec.test.abort()'), fail: unsupported('exec.test.fail()') } };
+    return { scenario, instance, vu: vuInfo, test: { options: s.options, abort: unsupportedStub(this.shared, 'exec.test.abort()'), fail: unsupportedStub(this.shared, 'exec.test.fail()') } };
   }
 
   // ---------- network ----------
