@@ -180,7 +180,8 @@ async function run(
   } catch (e) {
     error = `teardown: ${errorText(e)}`;
   }
-  const failedThresholds = registry.evaluate(durationMs / 1000, true);
+  // "No sample at all" is judged only on a run that ran its course: a stopped one is told as stopped.
+  const failedThresholds = registry.evaluate(durationMs / 1000, !stopped() || !!shared.unsupported);
   // A function the runner does not implement was called: refused, never a pass on what did not run.
   if (shared.unsupported) error = `the script uses ${shared.unsupported}, which this runner does not implement (see README, "Load tests")`;
   const data = summaryData(registry, shared, trendStats, durationMs, setupData);
