@@ -417,6 +417,9 @@ export const FAULTS: Fault[] = [
     // Whatever touches the queue-manager after that is blocked by it: the run must name the one cause.
     rootCause: 'queue-manager',
     expect: ['websocket.pong'],
+    // A check that restarts services runs unwatched (its outages are its test): Redis's restart finds
+    // the frozen queue-manager without a root cause to name.
+    collateral: ['resilience.redis-restart'],
     message: /^blocked: queue-manager stopped answering at \d\d:\d\d:\d\d/,
     apply: (t) => withService(t, 'queue-manager', (s) => { s.env.FAULT_FREEZE_ON_WS = 'true'; }, 'queue-manager-freezes-on-ws'),
   }),

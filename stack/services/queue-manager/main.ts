@@ -103,8 +103,13 @@ const score = (job: Job) => pendingScore(ENABLE_PRIORITY ? job.priority : 2, job
 
 // estimated_wait_time: position × a moving average of the run times this replica has seen.
 let avgRunSeconds = 60;
-async function view(job: Job): Promise<PublicJob> {
+async function view(job: Job, again = true): Promise<PublicJob> {
   const position = job.status === 'pending' ? await redis.zrank(K.pending, job.id) : null;
+  // Taken between reading the job and its rank: show it as it is now, never "pending at no position".
+  if (job.status === 'pending' && position === null && again) {
+    const now = await getJob(job.id);
+    if (now) return view(now, false);
+  }
   return publicJob(job, position, avgRunSeconds);
 }
 
