@@ -23,11 +23,15 @@ export function generateSecrets(env: NodeJS.ProcessEnv = process.env): Topology[
   return s;
 }
 
+export const LOCAL_JOB_TIMEOUT_S = 8;
+
 export function localTopology(mode: NginxMode, o: Partial<TopologyOptions> = {}): Topology {
   const runId = o.runId ?? newRunId();
   // The two nginx modes run the queue's two serving orders (the guide's fifo; round_robin), so a
   // verify run proves both (jobs.queue-order). Priorities apply in both.
-  const queue = { mode: mode === 'container' ? 'round_robin' as const : 'fifo' as const, ...o.queue };
+  // JOB_TIMEOUT of seconds, not the guide's hour: resilience.worker-vanishes waits it out (mock jobs
+  // run for 1.5 s, far below it).
+  const queue = { mode: mode === 'container' ? 'round_robin' as const : 'fifo' as const, jobTimeoutSeconds: LOCAL_JOB_TIMEOUT_S, ...o.queue };
   return describeTopology({ runId, runDir: `${tmpdir()}/comfy-verify/${runId}`, mode, secrets: o.secrets ?? generateSecrets(), ...o, queue });
 }
 

@@ -95,7 +95,9 @@ export const jobsChecks = [
         ctx.record('states seen (polled)', seen.map((j) => ({ status: j.status, position: j.position_in_queue, worker: j.worker_id })));
         ctx.expect(!!last, `job ${job.id} still exists`, 'GET → 404');
         ctx.expect(last!.status === 'completed', `the job completes within ${WAIT_MS / 1000} s`,
-          last!.status === 'pending' ? 'still pending: no worker took it' : last!.status === 'running' ? `still running on ${last!.worker_id}: the worker never reported` : `${last!.status}${last!.error ? `: ${last!.error}` : ''}`);
+          last!.status === 'pending' ? 'still pending: no worker took it' : last!.status === 'running' ? `still running on ${last!.worker_id}: the worker never reported`
+            : last!.status === 'failed' && /timeout/i.test(last!.error ?? '') ? `failed: ${last!.error} (${last!.worker_id ?? 'a worker'} took it and never reported within JOB_TIMEOUT)`
+            : `${last!.status}${last!.error ? `: ${last!.error}` : ''}`);
         const bad = seen.filter((j) => (j.status === 'pending') !== (j.position_in_queue !== null));
         ctx.expect(bad.length === 0, 'position_in_queue is a number while pending and null after', bad.map((j) => `${j.status}: ${j.position_in_queue}`));
         ctx.expect(!!last!.started_at && !!last!.completed_at && !!last!.worker_id, 'a completed job has started_at, completed_at and worker_id', last);

@@ -2,10 +2,28 @@
 import { defineCheck } from './lib/check.ts';
 import { workspaceUser, describeWorkspace, withIdentityFiles } from './lib/identity.ts';
 import { basicAuth } from './lib/http.ts';
-import { Jobs, probeUser, sleep, FINISHED } from './lib/jobs.ts';
+import { Jobs, EventLog, probeUser, sleep } from './lib/jobs.ts';
 
 /** How long Redis stays down in resilience.redis-restart: long enough for any health probe to see it. */
-const REDIS_DOWN_MS = 4_000;
+const REDIS_DOWN_MS = 3_000;
+
+/** Jobs that wait through a restart: two more than the workers can hold at once. */
+async function waitingBurst(jobs: Jobs, label: string) {
+  const { total_workers: workers = 1 } = await jobs.queueStatus();
+  return Promise.all(Array.from({ length: workers + 2 }, () => jobs.submit({ user_id: probeUser(label), priority: 3 })));
+}
+
+/** Served again: each job still waiting is taken by a worker (running, or already finished). */
+async function servedAgain(jobs: Jobs, waiting: { id: string }[]): Promise<string[]> {
+  const done = await Promise.all(waiting.map((j) => jobs.follow(j.id, (x) => x.status !== 'pending', 60_000, 250)));
+  return done.filter((d) => !d.job || d.job.status === 'pending' || d.job.status === 'cancelled' || (d.job.status === 'failed' && d.job.error === 'Job timeout exceeded'))
+    .map((d, i) => `${waiting[i].id.slice(0, 8)}: ${d.job?.status ?? 'gone'}`);
+}
+
+/** The longest JOB_TIMEOUT worth waiting out: beyond it the check says how to prove it instead. */
+const MAX_JOB_TIMEOUT_S = 300;
+/** After JOB_TIMEOUT, how long the queue-manager's periodic clean-up may take to notice. */
+const CLEANUP_SLACK_MS = 60_000;
 
 /** How long nginx may take to reach a restarted container once it listens again. */
 const REACHED_WITHIN_MS = 10_000;
@@ -69,8 +87,8 @@ export const resilienceChecks = [
         };
         const first = await health();
         ctx.expect(first.status === 'healthy', 'the queue-manager is healthy before the restart', first.status);
-        // Jobs waiting in the queue (a burst at low priority: a worker takes at most a few at once).
-        const mine = await Promise.all(Array.from({ length: 6 }, () => jobs.submit({ user_id: probeUser('redis-restart'), priority: 3 })));
+        // Jobs waiting in the queue (a burst at low priority: the workers take only some at once).
+        const mine = await waitingBurst(jobs, 'redis-restart');
         // Redis goes away for a few seconds while health is watched.
         const seen: { at: number; code: number; status: string }[] = [];
         let restarting = true;
@@ -96,9 +114,8 @@ export const resilienceChecks = [
         ctx.expect(lost.length === 0, 'every job submitted before the restart is still there', `${lost.length} of ${mine.length} gone after Redis restarted (no persistence: appendonly off?)`);
         const waiting = mine.filter((_, i) => after[i]?.status === 'pending');
         ctx.record('the jobs once Redis was back', after.map((j) => j && { id: j.id.slice(0, 8), status: j.status }));
-        const done = await Promise.all(waiting.map((j) => jobs.follow(j.id, (x) => FINISHED.includes(x.status), 60_000, 500)));
-        const stuck = done.filter((d) => d.job?.status !== 'completed').map((d, i) => `${waiting[i].id.slice(0, 8)}: ${d.job?.status ?? 'gone'}`);
-        ctx.expect(stuck.length === 0, 'each job still waiting is then served (completed)', stuck.join('; '));
+        const stuck = await servedAgain(jobs, waiting);
+        ctx.expect(stuck.length === 0, 'each job still waiting is then served (a worker takes it)', stuck.join('; '));
         const held = mine.filter((_, i) => after[i]?.status === 'running');
         if (held.length) {
           const later = await Promise.all(held.map((j) => jobs.get(j.id)));
@@ -107,6 +124,86 @@ export const resilienceChecks = [
         }
         return `unhealthy while down (${down[0].status}), healthy again; ${mine.length} jobs kept, ${waiting.length} waiting ones served`;
       } finally {
+        await jobs.cleanup();
+      }
+    },
+  }),
+  defineCheck({
+    id: 'resilience.worker-vanishes', suite: 'resilience', needs: ['disrupt', 'write'], jobEvents: true,
+    // It waits out JOB_TIMEOUT: started first, beside the other job checks (it takes the worker away
+    // only for the moment it holds this check's own job).
+    slow: true, timeoutMs: (MAX_JOB_TIMEOUT_S * 1000) + CLEANUP_SLACK_MS + 60_000,
+    title: 'a worker that vanishes mid-job does not leave the job running: after JOB_TIMEOUT it is failed with "Job timeout exceeded"',
+    async run(ctx) {
+      const timeout = ctx.target.queue.jobTimeout;
+      if (timeout === undefined) return ctx.skip('JOB_TIMEOUT is not known for this deployment (give it as in the platform\'s .env)');
+      if (timeout > MAX_JOB_TIMEOUT_S) return ctx.skip(`JOB_TIMEOUT is ${timeout} s: a vanished worker's job would be failed only then; prove it on a stack with a short JOB_TIMEOUT (the local stack's is seconds)`);
+      const jobs = new Jobs(ctx, 'worker-vanishes');
+      try {
+        for (let attempt = 1; attempt <= 3; attempt++) {
+          const job = await jobs.submit({ user_id: probeUser('worker-vanishes'), priority: 1 });
+          const { job: running } = await jobs.follow(job.id, (j) => j.status !== 'pending', 60_000, 100);
+          ctx.expect(running?.status === 'running', 'a worker takes the job', running?.status ?? 'gone');
+          // The worker must hold this job, and only this one, when it goes: a job it took after this
+          // one would be another check's. Just taken, or let it finish and try again.
+          const heldFor = Date.now() - Date.parse(running!.started_at ?? '');
+          if (!(heldFor < 700)) { ctx.record(`attempt ${attempt}`, `the job was seen running ${heldFor} ms after it started: too late to be sure the worker still holds only it`); continue; }
+          try {
+            await ctx.target.services!.restart(['worker'], { kill: true });
+          } catch (e) {
+            return ctx.skip(`could not make the worker vanish (${(e as Error).message.split('\n')[0]}): the GPU workers run elsewhere; stop one mid-job by hand`);
+          }
+          const at = await jobs.get(job.id);
+          if (at?.status !== 'running') { ctx.record(`attempt ${attempt}`, `the worker reported the job (${at?.status ?? 'gone'}) before it vanished`); continue; }
+          ctx.record('the worker vanished (SIGKILL) holding the job', { job: job.id.slice(0, 8), worker_id: at.worker_id, started_at: at.started_at, JOB_TIMEOUT: `${timeout} s` });
+          const t0 = Date.now();
+          const { job: end, seen } = await jobs.follow(job.id, (j) => j.status !== 'running', timeout * 1000 + CLEANUP_SLACK_MS, 500);
+          ctx.record('the job afterwards', { seen: seen.map((j) => j.status), status: end?.status, error: end?.error, after: `${((Date.now() - t0) / 1000).toFixed(1)} s` });
+          ctx.expect(end?.status !== 'running', `the job is no longer running within JOB_TIMEOUT (${timeout} s) and ${CLEANUP_SLACK_MS / 1000} s`, `still running after ${((Date.now() - t0) / 1000).toFixed(0)} s: a vanished worker's job stays running for ever (no JOB_TIMEOUT clean-up)`);
+          ctx.expect(end?.status === 'failed' && /Job timeout exceeded/.test(end.error ?? ''), 'failed with "Job timeout exceeded"', end ? `${end.status}${end.error ? `: ${end.error}` : ''}` : 'gone');
+          return `failed with "${end!.error}" ${((Date.now() - t0) / 1000).toFixed(0)} s after its worker vanished (JOB_TIMEOUT ${timeout} s)`;
+        }
+        return ctx.skip('the worker finished the job before it could vanish, three times: nothing shown');
+      } finally {
+        await jobs.cleanup();
+      }
+    },
+  }),
+  defineCheck({
+    id: 'resilience.queue-manager-restart', suite: 'resilience', needs: ['disrupt', 'write'], exclusive: true, jobEvents: true, timeoutMs: 120_000,
+    title: 'the queue-manager restarts with jobs waiting: every job is still there and served, and /ws clients that reconnect hear the events again',
+    async run(ctx) {
+      const jobs = new Jobs(ctx, 'queue-manager-restart');
+      let before: EventLog | undefined;
+      let again: EventLog | undefined;
+      try {
+        before = await EventLog.open(ctx);
+        // Jobs waiting (low priority: the worker takes one at a time), then the queue-manager goes away.
+        const mine = await waitingBurst(jobs, 'qm-restart');
+        const moved = await ctx.target.services!.restart(['queue-manager']);
+        ctx.record('restarted', moved);
+        const after = await Promise.all(mine.map((j) => jobs.get(j.id)));
+        ctx.record('the jobs after the restart', after.map((j, i) => (j ? { id: j.id.slice(0, 8), status: j.status } : { id: mine[i].id.slice(0, 8), status: 'gone' })));
+        const lost = mine.filter((_, i) => !after[i]);
+        ctx.expect(lost.length === 0, 'every job submitted before the restart is still there', `${lost.length} of ${mine.length} gone after the queue-manager restarted (kept in its memory, or cleared when it starts?)`);
+        ctx.record('the /ws socket opened before the restart', before.closedWith === undefined ? 'still open' : `closed by the server (code ${before.closedWith})`);
+        // A client that reconnects (the dashboard, a workspace) is upgraded again and hears the jobs move.
+        for (const deadline = Date.now() + 10_000; !again; await sleep(250)) {
+          try { again = await EventLog.open(ctx); } catch (e) { if (Date.now() > deadline) throw e; }
+        }
+        const waiting = mine.filter((_, i) => after[i]?.status === 'pending');
+        const stuck = await servedAgain(jobs, waiting);
+        ctx.expect(stuck.length === 0, 'each job still waiting is then served (a worker takes it)', stuck.join('; '));
+        // Its events may trail the state read through the API by a moment.
+        const heardAll = () => waiting.every((j) => again!.about(j.id).some((e) => e.type === 'job_updated'));
+        for (const deadline = Date.now() + 3_000; !heardAll() && Date.now() < deadline;) await sleep(100);
+        const heard = waiting.filter((j) => again!.about(j.id).some((e) => e.type === 'job_updated'));
+        ctx.record('events heard on the reconnected /ws', waiting.map((j) => ({ id: j.id.slice(0, 8), events: again!.summary(j.id) })));
+        if (waiting.length) ctx.expect(heard.length === waiting.length, 'a /ws client that reconnected hears each served job\'s events', `${waiting.length - heard.length} of ${waiting.length} served jobs had no job_updated event on it`);
+        return `${mine.length} jobs kept, ${waiting.length} waiting ones served, their events heard on a reconnected /ws`;
+      } finally {
+        before?.close();
+        again?.close();
         await jobs.cleanup();
       }
     },

@@ -100,6 +100,18 @@ describe('remote mode against the local stack under its real name', () => {
     expect(bad.all).toMatch(/user021/);
   }, 120_000);
 
+  it('--allow-disruption: the resilience suite restarts containers over SSH with the host\'s docker; without it, listed as left out', async () => {
+    const left = await cli(['verify', ...remote(), '--allow-writes', ...ssh(), '--suite', 'resilience'], { JOB_TIMEOUT: String(d.queue!.jobTimeoutSeconds) });
+    expect(left.exitCode, left.all).toBe(0);
+    expect(JSON.parse(readFileSync(join(reports, 'verify.json'), 'utf8')).checks.map((c: { status: string; outOfProfile?: boolean }) => `${c.status}${c.outOfProfile ? ' (out of profile)' : ''}`))
+      .toEqual(Array(4).fill('skip (out of profile)'));
+    const r = await cli(['verify', ...remote(), '--allow-writes', '--allow-disruption', ...ssh(), '--suite', 'resilience'], { JOB_TIMEOUT: String(d.queue!.jobTimeoutSeconds) });
+    expect(r.exitCode, r.all).toBe(0);
+    const report = JSON.parse(readFileSync(join(reports, 'verify.json'), 'utf8'));
+    expect(report.checks.map((c: { id: string; status: string }) => `${c.id} ${c.status}`).sort()).toEqual([
+      'resilience.queue-manager-restart pass', 'resilience.recreated-containers pass', 'resilience.redis-restart warn', 'resilience.worker-vanishes pass',
+    ]);
+  }, 240_000);
 });
 
 describe('SSH host access against the stand-in host', () => {

@@ -34,6 +34,16 @@ describe('config', () => {
     expect(loadRemoteConfig({ users: '7', target: 'https://b.example:8443' }, { NUM_USERS: '6' }, d)).toMatchObject({ users: 7, domain: 'b.example', httpsPort: 8443 });
   });
 
+  it('--allow-disruption only with --allow-writes and --ssh: containers are restarted with the host\'s docker', () => {
+    const d = dir();
+    expect(err(() => loadRemoteConfig({ target: 'https://x.example', 'allow-disruption': true, ssh: 'root@x.example' }, {}, d)))
+      .toBe('--allow-disruption needs --allow-writes (the resilience checks submit jobs)');
+    expect(err(() => loadRemoteConfig({ target: 'https://x.example', 'allow-disruption': true, 'allow-writes': true }, {}, d)))
+      .toBe('--allow-disruption needs --ssh USER@HOST (containers are restarted with the host\'s docker)');
+    expect(loadRemoteConfig({ target: 'https://x.example', 'allow-disruption': true, 'allow-writes': true, ssh: 'root@x.example' }, {}, d).allowDisruption).toBe(true);
+    expect(loadRemoteConfig({ target: 'https://x.example' }, {}, d).allowDisruption).toBe(false);
+  });
+
   it('one clear line per bad setting, all at once', () => {
     const d = dir();
     expect(err(() => loadRemoteConfig({ target: 'https://x.example' }, { NUM_USERS: 'abc' }, d))).toBe('NUM_USERS must be 1-99, got "abc"');

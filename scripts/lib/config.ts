@@ -22,7 +22,7 @@ type EnvName = (typeof ENV_NAMES)[number];
 /** Flags every command that can aim at a deployment accepts (node:util parseArgs options). */
 export const TARGET_OPTIONS = {
   target: { type: 'string' }, resolve: { type: 'string' }, ca: { type: 'string' },
-  'vpn-address': { type: 'string' }, 'allow-writes': { type: 'boolean' },
+  'vpn-address': { type: 'string' }, 'allow-writes': { type: 'boolean' }, 'allow-disruption': { type: 'boolean' },
   ssh: { type: 'string' }, 'ssh-key': { type: 'string' }, 'known-hosts': { type: 'string' }, sudo: { type: 'boolean' },
   'container-prefix': { type: 'string' }, 'outputs-dir': { type: 'string' },
   users: { type: 'string' }, mode: { type: 'string' },
@@ -36,6 +36,8 @@ export const TARGET_HELP = `  --target https://DOMAIN[:PORT]  the deployment (de
   --ca FILE             trust this CA too (PEM), e.g. a staging or test CA
   --vpn-address IP      this machine is on the tailnet: probe Redis at IP over the VPN (also REDIS_BIND_IP)
   --allow-writes        checks that POST/PATCH/DELETE or write files may run (they are tagged, cleaned up)
+  --allow-disruption    with --allow-writes and --ssh: resilience checks may restart the platform's containers
+                        on the host (docker stop/start: participants are interrupted; never mid-workshop)
   --ssh USER@HOST[:PORT]  host checks over SSH (sockets, ufw, tailscale, nginx -t, certificate and output files)
   --ssh-key FILE        the SSH private key;  --known-hosts FILE  pinned host keys (default ~/.cache/comfy-verify/known_hosts)
   --sudo                run host commands with sudo -n;  --container-prefix P  container names (default "comfy-")
@@ -183,10 +185,12 @@ export function loadRemoteConfig(flags: TargetFlags, env: NodeJS.ProcessEnv = pr
   };
   const queue = { mode: queueMode as QueueMode | undefined, maxQueueDepth: int('MAX_QUEUE_DEPTH', settings.MAX_QUEUE_DEPTH, 0), jobTimeout: int('JOB_TIMEOUT', settings.JOB_TIMEOUT, 1) };
 
+  if (bool('allow-disruption') && !bool('allow-writes')) problems.push('--allow-disruption needs --allow-writes (the resilience checks submit jobs)');
+  if (bool('allow-disruption') && !ssh) problems.push('--allow-disruption needs --ssh USER@HOST (containers are restarted with the host\'s docker)');
   if (problems.length) throw new HarnessError(problems.join('\n✖ '), problems.length > 1 ? `${problems.length} settings to fix` : undefined);
   return {
     url: url!.origin, domain: url!.hostname, httpsPort: url!.port ? Number(url!.port) : 443, users: n, mode, vpnAddress,
-    vpnVantage: !!vpnFlag, resolve: resolveTo, caFile, caPem, allowWrites: bool('allow-writes'), ssh,
+    vpnVantage: !!vpnFlag, resolve: resolveTo, caFile, caPem, allowWrites: bool('allow-writes'), allowDisruption: bool('allow-disruption'), ssh,
     secrets: { adminUsername: settings.ADMIN_USERNAME || 'admin', adminPassword: settings.ADMIN_PASSWORD || undefined, redisPassword: settings.REDIS_PASSWORD || undefined },
     layout, queue, sources,
   };

@@ -27,8 +27,9 @@ export async function runRemote(checks: Check[], flags: TargetFlags, o: { quiet?
       watcher, onResult: (r) => { if (!o.quiet) console.log(resultLine({ ...r, mode: 'remote' })); },
     })).map((r) => ({
       ...r, mode: 'remote',
-      // Restarting a live deployment's containers is never part of a remote run: listed, not partial.
-      ...(r.status === 'skip' && checks.find((c) => c.id === r.id)?.needs?.includes('disrupt') ? { outOfProfile: true } : {}),
+      // Restarting a live deployment's containers is part of a remote run only with --allow-disruption:
+      // without it, listed, not partial.
+      ...(r.status === 'skip' && !target.capabilities.has('disrupt') && checks.find((c) => c.id === r.id)?.needs?.includes('disrupt') ? { outOfProfile: true } : {}),
     }));
     return { target: target.name, results, durationMs: Date.now() - t0, rootCauses: rootCauses('remote', watcher.outages()) };
   } finally {

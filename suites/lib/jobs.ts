@@ -110,7 +110,10 @@ export class Jobs {
 /** Every event on /ws from now on, kept for the check to look through. */
 export class EventLog {
   readonly events: JobEvent[] = [];
+  /** the close code, once the server (or we) closed the socket */
+  closedWith?: number;
   private constructor(private readonly ws: WebSocket) {
+    ws.once('close', (code) => { this.closedWith = code; });
     ws.on('message', (d) => { try { this.events.push({ ...(JSON.parse(d.toString()) as JobEvent), at: Date.now() }); } catch { /* pong: text */ } });
   }
   static async open(ctx: CheckContext): Promise<EventLog> {

@@ -4,9 +4,8 @@
 // `hostAccess: 'direct'` runs host commands on this machine instead.
 import { execa } from 'execa';
 import { containerName, type StackDescriptor } from '../../stack/stack.ts';
-import { createTarget, containerVantage, selfVantage, type Target, type HostAccess, type ServiceControl } from './target.ts';
-import { CONTRACT } from '../../stack/topology.ts';
-import { tcpOpen } from '../../stack/containers/service-container.ts';
+import { createTarget, containerVantage, selfVantage, type Target, type HostAccess } from './target.ts';
+import { dockerServiceControl } from './service-control.ts';
 import { sshHost } from './ssh-host.ts';
 
 export function localTarget(d: StackDescriptor, o: { allowWrites?: boolean; faults?: boolean; hostAccess?: 'ssh' | 'direct' } = {}): Target {
@@ -17,31 +16,7 @@ export function localTarget(d: StackDescriptor, o: { allowWrites?: boolean; faul
     serviceExec: async (service, cmd) => execa('docker', ['exec', name(service), ...cmd], { reject: false }) as never,
   };
   const ssh = d.ssh && o.hostAccess !== 'direct' ? sshHost(d.ssh) : undefined;
-  const address = async (svc: string) =>
-    // The first network's address (networks in name order): the queue-manager is on the VPN network too.
-    (await execa('docker', ['inspect', '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}', name(svc)])).stdout.trim().split(' ')[0];
-  const port = (svc: string) => (svc === 'admin' ? CONTRACT.adminPort : svc === 'queue-manager' ? CONTRACT.queueManagerPort : svc === 'redis' ? CONTRACT.redisPort : CONTRACT.frontendPort);
-  const services: ServiceControl = {
-    where: 'docker stop / docker start on this machine',
-    async restart(svcs, o = {}) {
-      const before = await Promise.all(svcs.map(address));
-      await execa('docker', ['stop', '--time', '2', ...svcs.map(name)]);
-      if (o.downMs) await new Promise((r) => setTimeout(r, o.downMs));
-      // Highest address first: each takes the lowest free one, so they come back at each other's
-      // addresses, as containers restarted in another order (a host reboot, compose up) do.
-      const num = (ip: string) => ip.split('.').reduce((n, b) => n * 256 + Number(b), 0);
-      const order = svcs.map((svc, i) => ({ svc, at: num(before[i]) })).sort((a, b) => b.at - a.at);
-      for (const { svc } of order) await execa('docker', ['start', name(svc)]);
-      const after = await Promise.all(svcs.map(address));
-      await Promise.all(svcs.map(async (svc, i) => {
-        for (const deadline = Date.now() + 30_000; ;) {
-          try { return await tcpOpen(after[i], port(svc)); } catch (e) { if (Date.now() > deadline) throw new Error(`${svc} did not listen again within 30 s: ${(e as Error).message}`); }
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      }));
-      return svcs.map((service, i) => ({ service, before: before[i], after: after[i] }));
-    },
-  };
+  const services = dockerServiceControl({ where: 'docker stop / docker start on this machine', run: direct.run, container: name });
   const target = createTarget({
     name: `local stack (${d.mode} nginx)`, kind: 'local', mode: d.mode, domain: d.domain, users: d.users,
     resolveTo: d.publicAddress, vpnAddress: d.vpnAddress, caPem: d.caPem,

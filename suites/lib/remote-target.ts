@@ -1,11 +1,12 @@
 // A deployment reached by its domain: the real platform (or the local stack under its real name,
 // with --resolve and --ca). This machine is the public vantage; it is the VPN vantage only when
 // the operator says it is on the tailnet (--vpn-address); writes only with --allow-writes; the host
-// only over SSH (--ssh). A quick TCP connect first, so an unreachable target is one line, not 40 failures.
+// only over SSH (--ssh); restarting containers only with --allow-disruption. A quick TCP connect first, so an unreachable target is one line, not 40 failures.
 import net from 'node:net';
 import { hostname } from 'node:os';
 import { createTarget, selfVantage, type Target } from './target.ts';
 import { sshHost } from './ssh-host.ts';
+import { dockerServiceControl } from './service-control.ts';
 import { HarnessError } from '../../stack/errors.ts';
 import type { NginxMode, QueueMode } from '../../stack/topology.ts';
 
@@ -24,6 +25,8 @@ export interface RemoteConfig {
   caFile?: string;
   caPem?: string;
   allowWrites: boolean;
+  /** --allow-disruption: resilience checks restart the platform's containers on the host (over SSH) */
+  allowDisruption?: boolean;
   ssh?: { user: string; host: string; port: number; keyFile?: string; knownHostsFile?: string; sudo: boolean; containerPrefix: string };
   secrets: { adminUsername: string; adminPassword?: string; redisPassword?: string };
   layout: { certPath: string; keyPath: string; outputsDir: string };
@@ -51,6 +54,10 @@ export async function openRemoteTarget(c: RemoteConfig): Promise<Target> {
       ...(c.vpnVantage ? { vpn: selfVantage('vpn', `this machine (${hostname()}), on the tailnet`) } : {}),
     },
     host: ssh,
+    // Only when asked, and through the host's own docker: it interrupts whoever is working.
+    services: c.allowDisruption && ssh && c.ssh
+      ? dockerServiceControl({ where: `docker stop / docker start on ${ssh.where}`, run: ssh.run, container: (svc) => `${c.ssh!.containerPrefix}${svc}` })
+      : undefined,
   });
   const close = target.close;
   target.close = async () => { await close(); await ssh?.close(); };

@@ -15,12 +15,13 @@ export type Capability = 'write' | 'public-vantage' | 'vpn-vantage' | 'host' | '
 /** One service restarted by a resilience check: its address on the app network before and after. */
 export interface Restarted { service: string; before: string; after: string }
 
-/** Restarting the platform's containers while it runs (the local stack only: it interrupts participants). */
+/** Restarting the platform's containers while it runs (the local stack; a remote host only with
+ *  --allow-disruption: it interrupts participants). `kill` makes them vanish (SIGKILL) instead of stopping. */
 export interface ServiceControl {
   where: string;
   /** stops the services (for downMs, default at once), starts them again so that they swap addresses,
    *  and returns once each listens again */
-  restart(services: string[], o?: { downMs?: number }): Promise<Restarted[]>;
+  restart(services: string[], o?: { downMs?: number; kill?: boolean }): Promise<Restarted[]>;
 }
 
 export interface HttpResult {

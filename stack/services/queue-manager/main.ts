@@ -369,7 +369,18 @@ sub.on('message', (_channel: string, message: string) => {
 // ---------- timeouts, start, stop ----------
 
 // Running jobs older than JOB_TIMEOUT fail; checked often enough that short test timeouts hold.
-if (JOB_TIMEOUT > 0) {
+// Faults: the clean-up never runs (a vanished worker's job stays running); the queue is cleared when
+// the service starts (jobs waiting through a restart are lost).
+const FAULT_NO_JOB_TIMEOUT = process.env.FAULT_NO_JOB_TIMEOUT === 'true';
+const FAULT_CLEAR_QUEUE_ON_START = process.env.FAULT_CLEAR_QUEUE_ON_START === 'true';
+if (FAULT_CLEAR_QUEUE_ON_START) {
+  void (async () => {
+    for (let i = 0; i < 50 && !ready(); i++) await new Promise((r) => setTimeout(r, 100));
+    const ids = await redis.zrange(K.pending, 0, -1).catch(() => [] as string[]);
+    if (ids.length) await redis.del(K.pending, ...ids.map((id) => `job:${id}`)).catch(() => 0);
+  })();
+}
+if (JOB_TIMEOUT > 0 && !FAULT_NO_JOB_TIMEOUT) {
   let busy = false;
   setInterval(async () => {
     if (busy || !ready()) return;
