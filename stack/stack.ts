@@ -97,8 +97,14 @@ export class Stack {
     // What an earlier apply failed to start is started now: one failed fault must not break the next.
     for (const s of next.services) if (s.enabled && !this.containers.has(s.name)) changed.add(s.name);
     const conf = renderNginxConf(next);
-    if (conf !== readFileSync(`${next.runDir}/nginx/nginx.conf`, 'utf8')) { writeFileSync(`${next.runDir}/nginx/nginx.conf`, conf); changed.add('nginx'); }
-    if (JSON.stringify(next.tls) !== JSON.stringify(prev.tls)) { writeTlsFor(next, this.caKey); changed.add('nginx'); }
+    const confChanged = conf !== readFileSync(`${next.runDir}/nginx/nginx.conf`, 'utf8');
+    const tlsChanged = JSON.stringify(next.tls) !== JSON.stringify(prev.tls);
+    if (confChanged) writeFileSync(`${next.runDir}/nginx/nginx.conf`, conf);
+    if (tlsChanged) writeTlsFor(next, this.caKey);
+    // Only its configuration or certificate changed (files it reads through mounts): nginx is reloaded,
+    // as an operator does after an edit, unless its container changed too.
+    let reloadNginx = (confChanged || tlsChanged) && !changed.has('nginx') && this.containers.has('nginx');
+    if ((confChanged || tlsChanged) && !reloadNginx) changed.add('nginx');
     this.topology = next;
     // Stop what changed; restart it (and its dependents' order is kept by the waves). A service the
     // next topology drops goes last: it stops while the rest runs, as a container that dies mid-workshop
@@ -116,12 +122,35 @@ export class Stack {
     // itself restarted is reloaded, as an operator does after recreating containers, so a fault changes
     // only what it names whatever the nginx configuration (one resolving names only at start included).
     const after = await addresses();
-    if (this.containers.has('nginx') && !changed.has('nginx') && next.mode === 'container' && after.some((a) => !before.includes(a))) {
-      await this.containers.get('nginx')!.exec(['nginx', '-s', 'reload']);
+    if (this.containers.has('nginx') && !changed.has('nginx') && next.mode === 'container' && after.some((a) => !before.includes(a))) reloadNginx = true;
+    // A configuration nginx refuses (nginx -t) is not reloaded but started, and fails as it would.
+    if (reloadNginx && !(await this.reloadNginx())) {
+      changed.add('nginx');
+      await stop(['nginx']);
+      await this.startServices(next.services.filter((s) => s.name === 'nginx' && s.enabled).map((s) => ({ ...s, dependsOn: [] })), progress);
     }
     await stop(dropped);
     await this.settle();
     return [...changed];
+  }
+
+  /** nginx -t, then nginx -s reload, and back once every worker runs the new configuration (the old
+   *  ones are gone or shutting down). False when nginx refuses the configuration. */
+  private async reloadNginx(timeoutMs = 10_000): Promise<boolean> {
+    const nginx = this.container('nginx');
+    // Worker processes by their title (no procps in the image: /proc).
+    const workers = async () => (await nginx.exec(['sh', '-c',
+      'for p in /proc/[0-9]*; do t=$(tr "\\0" " " < $p/cmdline 2>/dev/null | sed "s/ *$//"); [ "$t" = "nginx: worker process" ] && echo ${p#/proc/}; done; true',
+    ])).stdout.split('\n').filter(Boolean);
+    if ((await nginx.exec(['nginx', '-t'])).exitCode !== 0) return false;
+    const old = new Set(await workers());
+    const r = await nginx.exec(['nginx', '-s', 'reload']);
+    if (r.exitCode !== 0) return false;
+    for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((res) => setTimeout(res, 50))) {
+      const now = await workers();
+      if (now.length && now.every((p) => !old.has(p))) return true;
+    }
+    throw new Error(`nginx did not start new workers within ${timeoutMs / 1000} s of a reload`);
   }
 
   /** After a restart: dependents reconnect (the queue-manager to a new Redis) before checks run. */

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { FAULTS } from '../stack/faults/catalogue.ts';
-import { editLocation, withNginx } from '../stack/faults/fault.ts';
+import { editLocation, withNginx, STAND_IN_SWITCH } from '../stack/faults/fault.ts';
+import { footprint } from '../stack/faults/batches.ts';
 import { describeTopology } from '../stack/topology.ts';
 import { renderNginxConf } from '../stack/nginx/render.ts';
 import { ALL_CHECKS } from './index.ts';
@@ -24,6 +25,15 @@ describe('fault catalogue', () => {
   it('every fault names the message its first expected check (or its root cause) must show', () => {
     // A red for any other reason is not this fault caught: the message proves the check saw the cause.
     expect(FAULTS.filter((f) => !f.message).map((f) => f.id)).toEqual([]);
+  });
+
+  it('a fault that works through a stand-in switch says so, and what it stands for on the real platform', () => {
+    for (const f of FAULTS) {
+      const env = [...footprint(clean(f.modes[0]), f).services.values()].flatMap((s) => s.env);
+      const switches = env.filter((k) => STAND_IN_SWITCH.test(k));
+      if (switches.length) expect(f.standIn, `${f.id} sets ${switches.join(', ')}: what does it stand for?`).toMatch(/^.{20,}$/);
+      else expect(f.standIn, `${f.id} is made in configuration: not a stand-in switch`).toBeUndefined();
+    }
   });
 
   it('applies each fault without touching the clean topology, and changes something', () => {

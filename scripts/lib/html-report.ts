@@ -148,7 +148,7 @@ ${attention.length ? `<section class="attention"><h2>Needs attention</h2><ul>${a
 function faultsHtml(f: NonNullable<ReportExtras['faults']>): string {
   const rep = f.report;
   const rows = [...rep.faults].sort((a, b) => Number(a.caught) - Number(b.caught)).map((x) => `<tr class="${x.caught ? 'caught' : 'missed'}">
-<td><b>${esc(x.id)}</b><br><span class="dim">${esc(x.description)}</span></td>
+<td><b>${esc(x.id)}</b>${x.standIn ? ' <span class="badge skip" title="works through a switch only the stand-in services have">stand-in switch</span>' : ''}<br><span class="dim">${esc(x.description)}</span>${x.standIn ? `<br><span class="dim">On the real platform: ${esc(x.standIn)}</span>` : ''}</td>
 <td class="nowrap">${esc(modeWord(x.mode))}</td>
 <td><ul class="plain">${x.expected.map((id) => x.failed.includes(id)
     ? `<li><span class="mark ok" title="turned red">✔</span> ${esc(id)}</li>`
@@ -159,6 +159,8 @@ function faultsHtml(f: NonNullable<ReportExtras['faults']>): string {
   return `<section class="faults" id="faults"><h2>Fault matrix <small>${rep.caught} of ${rep.total} faults caught, ${plural(fa.length, 'false alarm')}</small></h2>
 <p class="what">Each fault is a deliberate mistake injected into the stand-in stack; the checks listed must turn red
 (<span class="mark ok">✔</span> it did, <span class="mark bad">✖</span> it stayed green). A missed fault means a check that cannot fail.
+Most faults are mistakes made in configuration (environment, mounts, ports, nginx); those marked <i>stand-in switch</i> flip a
+switch only our stand-in services have, to stand for the behaviour named under them.
 "Also failed" lists checks the fault turned red without being expected to. From <code>faults.json</code>, written ${f.writtenAt ? esc(when(f.writtenAt)) : 'earlier'} (a separate run).</p>
 ${fa.length ? `<p class="alarm">False alarms (failed on the clean stack): ${fa.map((a) => `<b>${esc(a.id)}</b>${a.mode ? ` (${esc(modeWord(a.mode))})` : ''}: ${esc(a.message)}`).join('; ')}</p>` : ''}
 <table class="matrix"><thead><tr><th>Fault</th><th>Mode</th><th>Checks that must turn red</th><th>Result</th><th>Also failed</th></tr></thead>

@@ -29,6 +29,8 @@ describe.each(['host', 'container'] as const)('fault batches (%s mode)', (mode) 
             if (other) expect(a.other || other.other || a.env.some((k) => other.env.includes(k)), `${f.id} and ${g.id} both change ${name}`).toBe(false);
           }
           expect(fp.nginxWhole && (gp.nginxWhole || gp.nginxEdit), `${f.id} and ${g.id} both change nginx`).toBe(false);
+          expect(fp.certificate && gp.certificate, `${f.id} and ${g.id} both change the certificate`).toBe(false);
+          expect([...fp.users].filter((u) => gp.users.has(u)), `${f.id} and ${g.id} concern the same participants`).toEqual([]);
         }
       }
     }
@@ -47,5 +49,15 @@ describe.each(['host', 'container'] as const)('fault batches (%s mode)', (mode) 
       }
       expect(() => renderNginxConf(together)).not.toThrow();
     }
+  });
+});
+
+describe('participants a fault concerns', () => {
+  it('a worker writing into user002\'s outputs and user002\'s volume moved elsewhere concern the same participant (CI run 10 missed one beside the other)', () => {
+    const t = clean('container');
+    const by = (id: string) => footprint(t, FAULTS.find((f) => f.id === id)!).users;
+    expect([...by('worker-writes-other-users-outputs')]).toEqual(['user002']);
+    expect([...by('output-dir-shared')].sort()).toEqual(['user001', 'user002']);
+    expect([...by('redis-down')]).toEqual([]);
   });
 });

@@ -1,8 +1,11 @@
 // Faults that cannot see each other are applied together and judged in one pass: the catalogue
 // then takes minutes, not the better part of an hour. Two faults share a batch only when
 //   - they change different services (or different environment variables of one), and nginx at
-//     most by text edits of its configuration that still apply one after the other (a whole new configuration or certificate goes without other
-//     nginx changes and without a stopped service, which such a configuration may not start without);
+//     most by text edits of its configuration that still apply one after the other (a whole new
+//     configuration goes without other nginx changes and without a stopped service, which such a
+//     configuration may not start without); at most one of them changes the certificate;
+//   - they concern different participants (a worker writing into user002's outputs and user002's
+//     volume moved elsewhere would hide each other);
 //   - neither one's expected checks are among the other's expected or collateral checks, so each
 //     expected red is the fault's own.
 // The runner still proves, per batch, that nothing outside the batch's expected and collateral
@@ -18,19 +21,28 @@ export interface Footprint {
   services: Map<string, { env: string[]; other: boolean }>;
   /** text edits of the nginx configuration (they compose) */
   nginxEdit: boolean;
-  /** another nginx source, upstream resolution or certificate (it does not compose) */
+  /** another nginx source or upstream resolution (it does not compose) */
   nginxWhole: boolean;
+  /** another certificate (one at a time: nginx serves one) */
+  certificate: boolean;
   /** stops a service: an nginx configured otherwise may not even start without it */
   stops: boolean;
+  /** participants it concerns: their frontends changed, or named in what a service now has */
+  users: Set<string>;
 }
+
+const USER_IDS = /\buser\d{3}\b/g;
 
 export function footprint(clean: Topology, f: Fault): Footprint {
   const t = f.apply(clean);
   const find = (x: Topology, name: string) => x.services.find((s) => s.name === name);
   const services = new Map<string, { env: string[]; other: boolean }>();
+  const users = new Set<string>();
   for (const name of new Set([...clean.services, ...t.services].map((s) => s.name))) {
     const [a, b] = [find(clean, name), find(t, name)];
     if (JSON.stringify(a) === JSON.stringify(b)) continue;
+    const before = new Set(JSON.stringify(a ?? {}).match(USER_IDS) ?? []);
+    for (const u of [...(/^user\d{3}$/.test(name) ? [name] : []), ...(JSON.stringify(b ?? {}).match(USER_IDS) ?? []).filter((u) => !before.has(u))]) users.add(u);
     const keys = [...new Set([...Object.keys(a?.env ?? {}), ...Object.keys(b?.env ?? {})])];
     const env = keys.filter((k) => a?.env[k] !== b?.env[k]);
     const other = !a || !b || JSON.stringify({ ...a, env: {} }) !== JSON.stringify({ ...b, env: {} });
@@ -41,8 +53,10 @@ export function footprint(clean: Topology, f: Fault): Footprint {
   return {
     services,
     nginxEdit: t.nginx.transforms.length > clean.nginx.transforms.length,
-    nginxWhole: JSON.stringify(cleanNginx) !== JSON.stringify(faultNginx) || JSON.stringify(clean.tls) !== JSON.stringify(t.tls),
+    nginxWhole: JSON.stringify(cleanNginx) !== JSON.stringify(faultNginx),
+    certificate: JSON.stringify(clean.tls) !== JSON.stringify(t.tls),
     stops: clean.services.some((s) => s.enabled && find(t, s.name)?.enabled === false),
+    users,
   };
 }
 
@@ -63,6 +77,8 @@ export function fitsBatch(clean: Topology, batch: Fault[], f: Fault, prints: Map
       if (b && (a.other || b.other || a.env.some((k) => b.env.includes(k)))) return false;
     }
     if ((fp.nginxWhole && (gp.nginxWhole || gp.nginxEdit || gp.stops)) || (gp.nginxWhole && (fp.nginxEdit || fp.stops))) return false;
+    if (fp.certificate && gp.certificate) return false;
+    if ([...fp.users].some((u) => gp.users.has(u))) return false;
     const fc = checksOf(f);
     const gc = checksOf(g);
     if (f.expect.some((id) => gc.has(id)) || g.expect.some((id) => fc.has(id))) return false;

@@ -11,6 +11,8 @@ const GUIDE_SITE_FILE = fileURLToPath(new URL('../../fixtures/nginx/guide-host-s
 const both = ['host', 'container'] as const;
 
 /** The checks that submit or follow jobs: collateral of any fault that takes the queue away. */
+/** The resilience checks that submit jobs (and read /api and /ws) around what they restart. */
+const RESILIENCE_JOB_CHECKS = ['resilience.redis-restart', 'resilience.queue-manager-restart', 'resilience.worker-vanishes'];
 const JOB_CHECKS = ['jobs.lifecycle', 'jobs.failure', 'jobs.cancel', 'jobs.priority', 'jobs.queue-order', 'jobs.queue-full', 'jobs.invalid', 'browser.queue-prompt', 'browser.dashboard'];
 
 /** Drops lines matching re inside one location block. */
@@ -40,7 +42,24 @@ export const FAULTS: Fault[] = [
     description: 'a queue-manager that no longer counts the workers\' next-job heartbeats: workers_active 0 while a worker polls, so the operator thinks the GPUs are gone',
     expect: ['health.api-healthy'],
     message: /workers_active above 0/,
+    standIn: 'a queue-manager whose next-job route no longer writes worker:<id>:heartbeat (a refactor that dropped the SETEX)',
     apply: (t) => withService(t, 'queue-manager', (s) => { s.env.FAULT_NO_HEARTBEAT = 'true'; }, 'worker-heartbeats-ignored'),
+  }),
+  defineFault({
+    id: 'job-timeout-not-enforced', modes: ['host'],
+    description: 'a queue-manager without its JOB_TIMEOUT clean-up: a job whose worker vanished stays `running` for ever, and its participant waits for nothing',
+    expect: ['resilience.worker-vanishes'],
+    message: /still running after \d+ s: .*\(no JOB_TIMEOUT clean-up\)/,
+    standIn: 'a queue-manager whose periodic timeout task is never scheduled (or died once and was not restarted)',
+    apply: (t) => withService(t, 'queue-manager', (s) => { s.env.FAULT_NO_JOB_TIMEOUT = 'true'; }, 'job-timeout-not-enforced'),
+  }),
+  defineFault({
+    id: 'queue-cleared-on-restart', modes: ['container'],
+    description: 'a queue-manager that clears the waiting queue when it starts: a restart mid-workshop silently drops every participant\'s waiting job',
+    expect: ['resilience.queue-manager-restart'],
+    message: /gone after the queue-manager restarted/,
+    standIn: 'a queue-manager that resets its Redis keys when it starts (a \'clean start\' left over from development)',
+    apply: (t) => withService(t, 'queue-manager', (s) => { s.env.FAULT_CLEAR_QUEUE_ON_START = 'true'; }, 'queue-cleared-on-restart'),
   }),
   defineFault({
     id: 'redis-without-password', modes: ['host'],
@@ -63,7 +82,7 @@ export const FAULTS: Fault[] = [
     expect: ['health.api-healthy', 'redis.vpn-auth', 'redis.requires-password'],
     // With no Redis there is no queue: everything that reads or writes it fails too.
     // resilience.redis-restart first needs a healthy queue-manager.
-    collateral: ['routing.queue-status', 'routing.api-methods', 'websocket.job-event', 'websocket.many-sockets', 'redis.bind-address', 'isolation.user-id-validation', ...JOB_CHECKS, 'resilience.redis-restart'],
+    collateral: ['routing.queue-status', 'routing.api-methods', 'websocket.job-event', 'websocket.many-sockets', 'redis.bind-address', 'isolation.user-id-validation', ...JOB_CHECKS, ...RESILIENCE_JOB_CHECKS],
     message: /unhealthy|redis_connected/,
     apply: (t) => withService(t, 'redis', (s) => { s.enabled = false; }, 'redis-down'),
   }),
@@ -96,7 +115,7 @@ export const FAULTS: Fault[] = [
     description: '/ws proxied without the Upgrade and Connection headers: no WebSocket reaches the queue-manager',
     expect: ['websocket.api-upgrade', 'websocket.pong', 'websocket.job-event', 'websocket.idle-survives', 'websocket.many-sockets'],
     // Checks that follow a job by its /ws events, and the dashboard's live view, go blind too.
-    collateral: ['jobs.lifecycle', 'jobs.failure', 'jobs.cancel', 'browser.dashboard'],
+    collateral: ['jobs.lifecycle', 'jobs.failure', 'jobs.cancel', 'browser.dashboard', 'resilience.queue-manager-restart'],
     message: /WebSocket \/ws: expected 101 Switching Protocols, got HTTP \d+/,
     apply: (t) => withNginx(t, 'ws-without-upgrade-headers', (c) => dropInLocation(c, '= /ws', /proxy_set_header (Upgrade|Connection)/)),
   }),
@@ -228,6 +247,7 @@ export const FAULTS: Fault[] = [
     // The operator's real password no longer opens the dashboard.
     collateral: ['browser.dashboard'],
     message: /an empty password → 401; saw HTTP 200/,
+    standIn: 'an admin that accepts the empty ADMIN_PASSWORD the .env left blank instead of refusing to start (the empty value itself is configuration)',
     apply: (t) => withService(t, 'admin', (s) => { s.env.ADMIN_PASSWORD = ''; s.env.FAULT_ACCEPT_EMPTY_PASSWORD = 'true'; }, 'admin-empty-password'),
   }),
   defineFault({
@@ -257,7 +277,7 @@ export const FAULTS: Fault[] = [
     expect: ['routing.queue-status', 'routing.api-methods'],
     // The whole queue-manager API is unreachable: every check that submits or polls fails too.
     // resilience.redis-restart reads /api/health and submits jobs through /api too.
-    collateral: ['routing.large-workflow', 'websocket.job-event', 'websocket.many-sockets', 'isolation.user-id-validation', ...JOB_CHECKS, 'resilience.redis-restart'],
+    collateral: ['routing.large-workflow', 'websocket.job-event', 'websocket.many-sockets', 'isolation.user-id-validation', ...JOB_CHECKS, ...RESILIENCE_JOB_CHECKS],
     // The static form gets the guide's trailing slash; the per-request form (a variable upstream) strips by rewrite.
     message: /GET \/api\/queue\/status → 200; saw HTTP 404/,
     apply: (t) => withNginx(t, 'api-prefix-stripped', (c) => editLocation(c, '/api/', (b) => b.replace(/proxy_pass (http:\/\/[^;/]+);/,
@@ -268,7 +288,7 @@ export const FAULTS: Fault[] = [
     description: 'the deployment guide\'s Step 4 nginx site file, as written: /api/ strips the prefix, no body limit, no security headers on /health and /api/',
     expect: ['routing.queue-status', 'routing.api-methods', 'routing.large-workflow', 'tls.security-headers'],
     // resilience.redis-restart reads /api/health and submits jobs through /api too.
-    collateral: ['websocket.job-event', 'websocket.many-sockets', 'isolation.user-id-validation', ...JOB_CHECKS, 'resilience.redis-restart'],
+    collateral: ['websocket.job-event', 'websocket.many-sockets', 'isolation.user-id-validation', ...JOB_CHECKS, ...RESILIENCE_JOB_CHECKS],
     message: /GET \/api\/queue\/status → 200; saw HTTP 404/,
     apply: (t) => { const c = clone(t); c.nginx.source = { kind: 'operator', file: GUIDE_SITE_FILE }; c.faults.push('guide-site-file-as-written'); return c; },
   }),
@@ -322,6 +342,7 @@ export const FAULTS: Fault[] = [
     description: 'a frontend whose /view joins the file name as given: ../../etc/passwd is served',
     expect: ['isolation.view-traversal'],
     message: /every traversal attempt refused; saw \/user\d{3}\/view\?filename=\.\.\/.* → HTTP 200/,
+    standIn: 'a ComfyUI /view (or a custom node\'s route) that joins the file name without normalising it',
     apply: (t) => {
       let c = t;
       for (const s of t.services.filter((x) => x.kind === 'frontend')) c = withService(c, s.name, (x) => { x.env.FAULT_NAIVE_VIEW = 'true'; }, 'view-path-traversal');
@@ -334,6 +355,7 @@ export const FAULTS: Fault[] = [
     description: 'a queue-manager that stores any user_id (../user002 included): a path into another user\'s outputs',
     expect: ['isolation.user-id-validation'],
     message: /every bad user_id rejected with 422; saw \"\.\.\/user002\" → HTTP 201/,
+    standIn: 'a queue-manager whose job model lost its user_id pattern',
     apply: (t) => withService(t, 'queue-manager', (s) => { s.env.FAULT_NO_USER_ID_PATTERN = 'true'; }, 'user-id-unchecked'),
   }),
   // Host faults: what the host suite sees over SSH (the stand-in host shows data/outputs as the VPS would).
@@ -371,6 +393,7 @@ export const FAULTS: Fault[] = [
     description: 'ufw still allows 6379/tcp from anywhere (left from testing a worker without the VPN). The stand-in host\'s ufw only reports rules; exposure checks see what is really open',
     expect: ['host.firewall'],
     message: /6379\/tcp/,
+    standIn: '`ufw allow 6379/tcp` on the host (the stand-in host\'s ufw prints the rules a real one would)',
     apply: (t) => withService(t, 'sshd', (s) => { s.env.STANDIN_UFW_STATUS += `\n${'6379/tcp'.padEnd(27)}${'ALLOW'.padEnd(12)}Anywhere`; }, 'firewall-allows-redis'),
   }),
   defineFault({
@@ -378,6 +401,7 @@ export const FAULTS: Fault[] = [
     description: 'Tailscale now reports 100.99.216.72 (the VPS re-joined the tailnet) while REDIS_BIND_IP still says 100.99.216.71',
     expect: ['host.tailscale'],
     message: /100\.99\.216\.72/,
+    standIn: 'the host rejoined the tailnet with a new address while .env still binds Redis to the old one (the stand-in host\'s tailscale prints the new address)',
     apply: (t) => withService(t, 'sshd', (s) => { s.env.STANDIN_TAILSCALE_IP = '100.99.216.72'; }, 'tailscale-address-changed'),
   }),
   defineFault({
@@ -385,6 +409,7 @@ export const FAULTS: Fault[] = [
     description: 'the site file on the host was edited and never tested: nginx still runs the old configuration, the next reload fails (an unclosed block)',
     expect: ['host.nginx-config'],
     message: /\[emerg\]/,
+    standIn: 'an edit under /etc/nginx on the host not yet tested with nginx -t (the stand-in host\'s file holds it)',
     apply: (t) => withService(t, 'sshd', (s) => { s.env.STANDIN_NGINX_PENDING_EDIT = 'server { listen 8443; location /user021/ { proxy_pass http://127.0.0.1:8208/;'; }, 'nginx-untested-edit'),
   }),
   // Jobs and browser faults: the queue, the worker and the pages as participants use them.
@@ -392,9 +417,8 @@ export const FAULTS: Fault[] = [
     id: 'worker-never-completes', modes: ['host'],
     description: 'the GPU worker takes jobs and never reports back (its ComfyUI hangs): every job stays "running"',
     expect: ['jobs.lifecycle', 'browser.queue-prompt', 'browser.dashboard'],
-    // resilience.redis-restart waits for its kept jobs to be served.
-    collateral: ['resilience.redis-restart'],
     message: /never reported/,
+    standIn: 'a GPU worker whose ComfyUI hangs (the mock worker stands for the real one)',
     apply: (t) => withService(t, 'worker', (s) => { s.env.WORKER_COMPLETES = 'false'; }, 'worker-never-completes'),
   }),
   defineFault({
@@ -402,6 +426,7 @@ export const FAULTS: Fault[] = [
     description: 'the worker saves every image under outputs/user002/ (a hard-coded path): participants get each other\'s images',
     expect: ['jobs.lifecycle'],
     message: /user002/,
+    standIn: 'a GPU worker with a hard-coded output path (the mock worker stands for the real one)',
     apply: (t) => withService(t, 'worker', (s) => { s.env.WORKER_OUTPUT_USER = userId(2); }, 'worker-writes-other-users-outputs'),
   }),
   defineFault({
@@ -409,6 +434,7 @@ export const FAULTS: Fault[] = [
     description: 'the admin dashboard never opens its /ws: no "● Live", the operator sees the queue only every few seconds',
     expect: ['browser.dashboard'],
     message: /Live/,
+    standIn: 'a dashboard whose script never opens /ws (a broken build, or a ws:// URL the HTTPS page may not open)',
     apply: (t) => withService(t, 'admin', (s) => { s.env.FAULT_NO_LIVE = 'true'; }, 'admin-not-live'),
   }),
   defineFault({
@@ -419,8 +445,9 @@ export const FAULTS: Fault[] = [
     expect: ['websocket.pong'],
     // A check that restarts services runs unwatched (its outages are its test): Redis's restart finds
     // the frozen queue-manager without a root cause to name.
-    collateral: ['resilience.redis-restart'],
+    collateral: [...RESILIENCE_JOB_CHECKS],
     message: /^blocked: queue-manager stopped answering at \d\d:\d\d:\d\d/,
+    standIn: 'a blocking call (sync Redis, time.sleep) inside the FastAPI queue-manager\'s async /ws handler',
     apply: (t) => withService(t, 'queue-manager', (s) => { s.env.FAULT_FREEZE_ON_WS = 'true'; }, 'queue-manager-freezes-on-ws'),
   }),
   defineFault({
@@ -428,6 +455,7 @@ export const FAULTS: Fault[] = [
     description: 'a queue-manager that does work for every open /ws client on each request (100 ms per socket beyond 20): fine in rehearsal, seconds per request with a full room',
     expect: ['websocket.many-sockets'],
     message: /p90 under \d+ ms with 100 sockets open; saw \d{4,} ms/,
+    standIn: 'a queue-manager that does work for every open socket on each request (a broadcast awaited inline)',
     apply: (t) => withService(t, 'queue-manager', (s) => { s.env.FAULT_SLOW_PER_SOCKET_MS = '100'; }, 'api-slows-with-sockets'),
   }),
   defineFault({
@@ -435,6 +463,7 @@ export const FAULTS: Fault[] = [
     description: 'a queue-manager whose fail-job answers success and records nothing: a failed job shows "running" until the timeout',
     expect: ['jobs.failure'],
     message: /the job is failed; saw running/,
+    standIn: 'a queue-manager whose fail-job route answers success without storing the failure',
     apply: (t) => withService(t, 'queue-manager', (s) => { s.env.FAULT_IGNORE_FAIL_JOB = 'true'; }, 'fail-job-ignored'),
   }),
   defineFault({
@@ -445,6 +474,7 @@ export const FAULTS: Fault[] = [
     // clean-up DELETE when a worker has taken its job (no job_deleted / cancelled event follows).
     collateral: ['browser.dashboard', 'websocket.job-event'],
     message: /→ 204 for a running job; saw HTTP 400/,
+    standIn: 'a queue-manager that cancels only pending jobs',
     apply: (t) => withService(t, 'queue-manager', (s) => { s.env.FAULT_NO_CANCEL_RUNNING = 'true'; }, 'cancel-running-refused'),
   }),
   defineFault({
@@ -459,6 +489,7 @@ export const FAULTS: Fault[] = [
     description: 'QUEUE_MODE=round_robin is reported, but jobs are served oldest first: one participant\'s ten jobs block everyone',
     expect: ['jobs.queue-order'],
     message: /round_robin/,
+    standIn: 'a queue-manager that ignores QUEUE_MODE=round_robin',
     apply: (t) => withService(t, 'queue-manager', (s) => { s.env.FAULT_ROUND_ROBIN_AS_FIFO = 'true'; }, 'round-robin-served-fifo'),
   }),
   defineFault({
@@ -473,6 +504,7 @@ export const FAULTS: Fault[] = [
     description: 'a queue-manager that stores an empty workflow and any integer priority (4, -1): bad jobs reach the GPU, -1 jumps the queue',
     expect: ['jobs.invalid'],
     message: /every invalid submission → 422 with a detail list; saw workflow \{\} → HTTP 201/,
+    standIn: 'a queue-manager whose request model accepts anything (validation removed)',
     apply: (t) => withService(t, 'queue-manager', (s) => { s.env.FAULT_LAX_JOB_VALIDATION = 'true'; }, 'job-validation-lax'),
   }),
 ];

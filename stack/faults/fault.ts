@@ -14,6 +14,10 @@ export interface Fault {
   /** the failure message of the first expected check must match (proves it names the cause); with
    *  `rootCause`, the root-cause line must */
   message: RegExp;
+  /** set when the fault works through a switch only our stand-ins have (FAULT_*, the mock worker's
+   *  WORKER_*, the stand-in host's STANDIN_*): what it stands for on the real platform. Faults made
+   *  in configuration (env, compose, nginx, mounts) leave it unset. */
+  standIn?: string;
   /** a service this fault makes stop answering mid-run: the run must name it as the root cause, and
    *  the checks it blocks are its consequence (not unrelated). Such a fault runs alone. */
   rootCause?: string;
@@ -21,6 +25,9 @@ export interface Fault {
 }
 
 export const defineFault = (f: Fault): Fault => f;
+
+/** Environment variables only our stand-ins read: a fault that sets one is a stand-in switch. */
+export const STAND_IN_SWITCH = /^(FAULT|WORKER|STANDIN)_/;
 
 /** A deep copy, so a fault never changes the clean topology it was given. */
 export function clone(t: Topology): Topology {

@@ -32,6 +32,8 @@ export interface FaultRecord {
   /** services that stopped answering during the run (a rootCause fault must name its own) */
   rootCauses?: string[];
   restarted: string[];
+  /** a stand-in switch (not configuration): what it stands for on the real platform */
+  standIn?: string;
   /** the faults applied together with this one (none: it ran alone) */
   batch: string[];
   durationMs: number;
@@ -46,7 +48,7 @@ async function runBatch(
 ): Promise<FaultRecord[]> {
   const t0 = Date.now();
   const ids = batch.map((f) => f.id);
-  const base = (f: Fault) => ({ id: f.id, description: f.description, mode: clean.mode, expected: f.expect, batch: ids.filter((x) => x !== f.id) });
+  const base = (f: Fault) => ({ id: f.id, description: f.description, mode: clean.mode, expected: f.expect, batch: ids.filter((x) => x !== f.id), ...(f.standIn ? { standIn: f.standIn } : {}) });
   let restarted: string[];
   try {
     restarted = await stack.apply(composeFaults(clean, batch));
