@@ -258,7 +258,8 @@ export function describeTopology(o: TopologyOptions): Topology {
         { source: data('workflows'), target: '/app/workflows', readonly: true },
       ],
       ready: { http: { port: CONTRACT.frontendPort, path: '/system_stats' } },
-      dependsOn: ['queue-manager'],
+      // As in the platform's compose file: no depends_on (a workspace loads without the queue).
+      dependsOn: [],
     });
   }
   const tlsDir = `${runDir}/tls`;

@@ -64,6 +64,27 @@ describe('checks', () => {
     expect(log.indexOf('a.plain start')).toBeLessThan(log.indexOf('a.job end'));
   });
 
+  it('an exclusive check that causes no job event runs alone inside the quiet window; one that does, after it', async () => {
+    const log: string[] = [];
+    let running = 0;
+    const mk = (id: string, o: { quiet?: boolean; jobEvents?: boolean; exclusive?: boolean; ms?: number } = {}) => defineCheck({
+      id, suite: 'resilience', title: id, slow: o.quiet, quiet: o.quiet, jobEvents: o.jobEvents, exclusive: o.exclusive,
+      run: async () => { running++; log.push(`${id} start ${running}`); await new Promise((r) => setTimeout(r, o.ms ?? 10)); running--; log.push(`${id} end`); },
+    });
+    await runChecks([
+      mk('a.restart', { exclusive: true }), mk('a.redis', { exclusive: true, jobEvents: true }), mk('a.plain'), mk('a.other'),
+      mk('a.job', { jobEvents: true }), mk('a.idle', { quiet: true, ms: 120 }),
+    ], target, { concurrency: 2 });
+    const at = (e: string) => log.findIndex((l) => l.startsWith(e));
+    // Alone but for the waiting quiet check, after the plain ones, before the quiet window ends.
+    expect(log[at('a.restart start')]).toBe('a.restart start 2');
+    expect(at('a.restart start')).toBeGreaterThan(Math.max(at('a.plain end'), at('a.other end')));
+    expect(at('a.restart end')).toBeLessThan(at('a.idle end'));
+    // The job checks after the window; the exclusive job check last, alone.
+    expect(at('a.job start')).toBeGreaterThan(at('a.idle end'));
+    expect(log.at(-2)).toBe('a.redis start 1');
+  });
+
   it('ids look like suite.name', () => {
     expect(() => defineCheck({ id: 'Bad Id', suite: 'health', title: '', run: async () => {} })).toThrow(/suite.name/);
   });

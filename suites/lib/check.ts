@@ -23,6 +23,8 @@ export interface CheckResult {
   message: string;
   evidence: EvidenceItem[];
   durationMs: number;
+  /** when it started (ISO): a run's timeline, and what ran beside what */
+  startedAt?: string;
   target: string;
   /** failed while a service it touched had stopped answering: that outage is the root cause */
   blockedBy?: { service: string; since: string };
@@ -98,9 +100,17 @@ export function defineCheck(c: Check): Check {
 export async function runCheck(check: Check, target: Target, o: { artifactsDir?: string; watcher?: Watcher } = {}): Promise<CheckResult> {
   const started = Date.now();
   const missing = (check.needs ?? []).filter((n) => !target.capabilities.has(n));
-  const base = { id: check.id, suite: check.suite, title: check.title, target: target.name };
+  const base = { id: check.id, suite: check.suite, title: check.title, target: target.name, startedAt: new Date(started).toISOString() };
   if (missing.length) {
     return { ...base, status: 'skip', message: `needs ${missing.map(describeCapability).join(', ')}`, evidence: [], durationMs: 0 };
+  }
+  // One that restarts services runs unwatched, so it could not learn of an outage in time: with a
+  // service dark now it is not started, but blocked at once (and run again after the restart).
+  const darkNow = check.needs?.includes('disrupt') ? o.watcher?.anyDark() : undefined;
+  if (darkNow) {
+    darkNow.blocked.push(check.id);
+    return { ...base, status: 'fail', message: `${blockedText(darkNow)}; not started: it restarts services, and would only wait on the dark one`, evidence: [],
+      durationMs: 0, blockedBy: { service: darkNow.service, since: new Date(darkNow.since).toISOString() } };
   }
   const ac = new AbortController();
   // Watched: what it touches is noted, and a service gone dark fails it at once, as blocked.
@@ -108,7 +118,10 @@ export async function runCheck(check: Check, target: Target, o: { artifactsDir?:
   const disrupts = check.needs?.includes('disrupt');
   const w = disrupts ? undefined : o.watcher;
   const touched = new Set<string>();
-  if (disrupts) o.watcher?.pause();
+  // One that runs alone takes watched services away: the watcher looks away meanwhile. One that runs
+  // beside others (a worker vanishing) takes nothing the watcher watches, and the others stay watched.
+  const pauses = disrupts && check.exclusive;
+  if (pauses) o.watcher?.pause();
   w?.note(check.id, 'started');
   const ctx = new CheckContext(w ? watchedTarget(target, w, touched, check.id) : target, ac.signal);
   ctx.artifactsDir = o.artifactsDir;
@@ -141,20 +154,22 @@ export async function runCheck(check: Check, target: Target, o: { artifactsDir?:
     clearTimeout(timer);
     ac.abort();
     w?.note(check.id, 'finished');
-    if (disrupts) await o.watcher?.resume();
+    if (pauses) await o.watcher?.resume();
   }
 }
 
 /** Runs checks with bounded concurrency; slow ones start first so their waiting overlaps the rest.
  *  With a quiet check among them, the checks that cause job events run after it, and the others
- *  beside it. Exclusive ones run after all the others, one at a time. */
+ *  beside it. Exclusive ones run one at a time once the rest of their phase is done: those that cause
+ *  no job event still inside the quiet window (only the quiet check's waiting socket beside them),
+ *  the others at the end. */
 export async function runChecks(
   checks: Check[], target: Target, o: { concurrency?: number; onResult?: (r: CheckResult) => void; artifactsDir?: string; watcher?: Watcher } = {},
 ): Promise<CheckResult[]> {
-  const shared = checks.filter((c) => !c.exclusive);
-  const phases = shared.some((c) => c.quiet)
-    ? [shared.filter((c) => !c.jobEvents), shared.filter((c) => c.jobEvents)]
-    : [shared];
+  const quiet = checks.some((c) => c.quiet && !c.exclusive);
+  const phases = quiet
+    ? [checks.filter((c) => !c.jobEvents), checks.filter((c) => c.jobEvents)]
+    : [checks];
   const results = new Map<string, CheckResult>();
   const one = async (c: Check) => {
     const r = await runCheck(c, target, { artifactsDir: o.artifactsDir, watcher: o.watcher });
@@ -162,18 +177,23 @@ export async function runChecks(
     o.onResult?.(r);
   };
   for (const phase of phases) {
-    const order = [...phase.filter((c) => c.slow), ...phase.filter((c) => !c.slow)];
-    let next = 0;
-    const worker = async () => {
-      while (next < order.length) await one(order[next++]);
-    };
-    // A quiet check holds its slot while it waits, so it gets one of its own.
-    const slots = (o.concurrency ?? 6) + order.filter((c) => c.quiet).length;
-    await Promise.all(Array.from({ length: Math.min(slots, order.length) }, worker));
+    const shared = phase.filter((c) => !c.exclusive && !c.quiet);
+    // A quiet check only waits on its socket: it runs on its own, beside everything of its phase.
+    const waiting = phase.filter((c) => c.quiet && !c.exclusive).map(one);
+    await pool([...shared.filter((c) => c.slow), ...shared.filter((c) => !c.slow)], o.concurrency ?? 6, one);
+    for (const c of phase.filter((x) => x.exclusive)) await one(c);
+    await Promise.all(waiting);
   }
-  for (const c of checks.filter((x) => x.exclusive)) await one(c);
-  if (o.watcher && target.services) await rerunBlocked(checks, target, o.watcher, results, o);
+  // Restarting what went dark is for the local stack only: a live deployment is the operator's to restart.
+  if (o.watcher && target.services && target.kind === 'local') await rerunBlocked(checks, target, o.watcher, results, o);
   return checks.map((c) => results.get(c.id)!);
+}
+
+/** Runs fn over items, at most n at a time, in order of start. */
+async function pool<T>(items: T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => { while (next < items.length) await fn(items[next++]); };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
 }
 
 /** On the local stack, one run finds every independent defect: each service that went dark is
@@ -192,12 +212,15 @@ async function rerunBlocked(checks: Check[], target: Target, watcher: Watcher, r
       continue;
     }
     await watcher.answering(outage.service);
-    for (const c of blocked) {
+    // As in the first run: side by side, the exclusive ones alone after.
+    const again = async (c: Check) => {
       const r = await runCheck(c, target, { artifactsDir: o.artifactsDir, watcher });
       r.rerun = why;
       results.set(c.id, r);
       o.onResult?.(r);
-    }
+    };
+    await pool(blocked.filter((c) => !c.exclusive), 6, again);
+    for (const c of blocked.filter((x) => x.exclusive)) await again(c);
   }
 }
 
@@ -209,6 +232,6 @@ const CAPABILITY_TEXT: Record<Capability, string> = {
   admin: 'the admin credentials (ADMIN_PASSWORD)',
   'redis-password': 'the Redis password (REDIS_PASSWORD)',
   faults: 'control of the stack',
-  disrupt: 'restarting the platform\'s containers (the local stack only: it interrupts participants)',
+  disrupt: 'restarting the platform\'s containers (the local stack, or --allow-disruption with --ssh: it interrupts participants)',
 };
 export const describeCapability = (c: Capability) => CAPABILITY_TEXT[c];

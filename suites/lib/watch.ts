@@ -97,6 +97,11 @@ export class Watcher {
     return this.open.get('nginx') ?? this.open.get(service);
   }
 
+  /** Any outage going on now (nginx's first). */
+  anyDark(): Outage | undefined {
+    return this.open.get('nginx') ?? this.open.values().next().value;
+  }
+
   /** A promise that rejects when the service (or nginx) goes dark, and its cancel (call it once the
    *  request it guards has settled, so waiters do not pile up). */
   whenDark(service: string): { dark: Promise<never>; cancel: () => void } {
