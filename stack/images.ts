@@ -22,8 +22,15 @@ export const BASE_PACKAGES = [
 const BUNDLED: ServiceName[] = ['queue-manager', 'admin', 'frontend', 'worker', 'probe'];
 const PLAIN: ServiceName[] = ['redis', 'nginx'];
 
-const dockerfile = (bundled: boolean) => [
+/** What an image needs beyond the base: nginx gets the `nginx` user the official nginx images run
+ *  their workers as, so an nginx.conf written for them (`user nginx;`) runs as written. */
+const EXTRA: Partial<Record<ServiceName, string[]>> = {
+  nginx: ['RUN useradd --system --no-create-home --shell /usr/sbin/nologin nginx'],
+};
+
+const dockerfile = (name: ServiceName, bundled: boolean) => [
   `FROM ${BASE_IMAGE}`,
+  ...(EXTRA[name] ?? []),
   ...(bundled ? ['COPY main.mjs /app/main.mjs', 'WORKDIR /app', 'CMD ["node", "/app/main.mjs"]'] : []),
   'LABEL comfy-verify.image=1',
   '',
@@ -58,7 +65,7 @@ export async function ensureImages(log: (m: string) => void = console.log): Prom
     mkdirSync(dir, { recursive: true });
     const bundled = BUNDLED.includes(name);
     if (bundled) await bundle(name, dir);
-    writeFileSync(join(dir, 'Dockerfile'), dockerfile(bundled));
+    writeFileSync(join(dir, 'Dockerfile'), dockerfile(name, bundled));
     const h = createHash('sha256').update(base).update(readFileSync(join(dir, 'Dockerfile')));
     if (bundled) h.update(readFileSync(join(dir, 'main.mjs')));
     const hash = h.digest('hex').slice(0, 16);

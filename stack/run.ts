@@ -82,12 +82,12 @@ function releaseStackLock(): void {
 }
 const pidAlive = (pid: number) => { try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; } };
 
-export async function startLocalStack(t: Topology, progress?: Progress): Promise<Stack> {
+export async function startLocalStack(t: Topology, progress?: Progress, o: { optional?: string[] } = {}): Promise<Stack> {
   hookCleanup();
   await acquireStackLock(progress);
   let s: Stack;
   try {
-    s = await Stack.start(t, progress);
+    s = await Stack.start(t, progress, o);
   } catch (e) {
     if (!live.size && !held) releaseStackLock();
     throw e;

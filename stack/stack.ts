@@ -4,7 +4,7 @@ process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true'; // no registry for Ryuk's i
 import { mkdirSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { frontends, type Topology, type ServiceSpec, type NetworkKey, CONTRACT } from './topology.ts';
-import { ServiceContainer, type StartedServiceContainer } from './containers/service-container.ts';
+import { ServiceContainer, NotReadyError, type StartedServiceContainer } from './containers/service-container.ts';
 import { labelsFor, removeByLabel } from './containers/labels.ts';
 import { makeCa, makeServerCert, writeTls } from './tls.ts';
 import { renderNginxConf } from './nginx/render.ts';
@@ -35,7 +35,12 @@ export class Stack {
   has(name: string): boolean { return this.containers.has(name); }
   running(): string[] { return [...this.containers.keys()]; }
 
-  static async start(t: Topology, progress: Progress = () => {}): Promise<Stack> {
+  /** services that did not start, with their last log lines (see Stack.start's `optional`) */
+  readonly notStarted = new Map<string, string[]>();
+
+  /** `optional`: services whose failure to start is the deployment's finding (an nginx configuration
+   *  nginx refuses), not the harness's: the rest of the stack comes up without them. */
+  static async start(t: Topology, progress: Progress = () => {}, o: { optional?: string[] } = {}): Promise<Stack> {
     await removeByLabel({ stale: true });
     prepareRunDir(t);
     if (t.services.some((s) => s.kind === 'sshd' && s.enabled)) await writeSshKeys(t.runDir);
@@ -46,7 +51,7 @@ export class Stack {
     const networks = await creating;
     const stack = new Stack(t, networks, ca.certPem, new Map(), ca);
     try {
-      await stack.startServices(t.services.filter((s) => s.enabled), progress);
+      await stack.startServices(t.services.filter((s) => s.enabled), progress, o.optional ?? []);
     } catch (e) {
       await stack.stop().catch(() => {});
       throw e;
@@ -57,7 +62,7 @@ export class Stack {
   /** Starts each service as soon as the services it depends on are ready (compose's depends_on with
    *  service_healthy), so no one waits for a slow neighbour of its dependencies. Progress is told by
    *  dependency level, as before. */
-  private async startServices(specs: ServiceSpec[], progress: Progress): Promise<void> {
+  private async startServices(specs: ServiceSpec[], progress: Progress, optional: string[] = []): Promise<void> {
     const byName = new Map(specs.map((s) => [s.name, s]));
     const deps = (s: ServiceSpec) => s.dependsOn.filter((d) => byName.has(d));
     const level = new Map<string, number>();
@@ -75,7 +80,15 @@ export class Stack {
         await Promise.all(deps(s).map((d) => start(byName.get(d)!)));
         const l = levels.find((x) => x.names.includes(s.name))!;
         l.t0 ||= Date.now();
-        const c = await new ServiceContainer(s, this.topology.runId, (k) => this.networks[k].name).startService();
+        let c: StartedServiceContainer;
+        try {
+          c = await new ServiceContainer(s, this.topology.runId, (k) => this.networks[k].name).startService();
+        } catch (e) {
+          if (!optional.includes(s.name)) throw e;
+          this.notStarted.set(s.name, e instanceof NotReadyError ? e.logs : [(e as Error).message]);
+          progress(`${s.name} did not start: ${(e instanceof NotReadyError ? e.logs.at(-1) : undefined) ?? (e as Error).message.split('\n')[0]}`);
+          return;
+        }
         this.containers.set(s.name, c);
         if (--l.left === 0) progress(`started ${summarize(l.names)} (${((Date.now() - l.t0) / 1000).toFixed(1)} s)`);
       })());

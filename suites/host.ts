@@ -6,7 +6,7 @@ import { each } from './lib/http.ts';
 import { hostLayout } from './lib/target.ts';
 import { hostListeners, isLoopback, isWildcard } from './exposure.ts';
 import { EXPIRY_FAIL_DAYS, EXPIRY_WARN_DAYS } from './tls.ts';
-import { OUTPUT_DIR } from './isolation.ts';
+import { outputDirs } from './lib/identity.ts';
 import { CONTRACT, userHostPort } from '../stack/topology.ts';
 
 const DAY = 86_400_000;
@@ -193,14 +193,17 @@ export const hostChecks = [
       for (const u of users) if (onHost.get(u)?.kind === 'dir') byInode.set(onHost.get(u)!.v, u);
       // What each container really mounts at its output directory: the same inode as its own host directory.
       const crossed: string[] = [], stopped: string[] = [];
+      const dirs = await outputDirs(ctx.target.host!, users);
       await each(users, async (u) => {
-        const c = await ctx.target.host!.serviceExec(u, ['stat', '-c', '%i', OUTPUT_DIR]);
+        const dir = dirs.get(u) ?? '/nonexistent';
+        const c = await ctx.target.host!.serviceExec(u, ['stat', '-c', '%i', dir]);
         const inode = c.stdout.trim();
         const owner = byInode.get(inode);
         // A stopped container is the health suite's finding; its mount cannot be seen, so say so.
         if (c.exitCode !== 0 && /No such container|is not running/i.test(c.stderr)) stopped.push(u);
-        else if (c.exitCode !== 0) crossed.push(`${u}: cannot stat ${OUTPUT_DIR} (${firstLine(c)})`);
-        else if (owner !== u) crossed.push(`${u}'s ${OUTPUT_DIR} is ${owner ? `${owner}'s directory` : `not data/outputs/${u} (inode ${inode})`}`);
+        else if (!dirs.get(u)) crossed.push(`${u}: no output directory mounted`);
+        else if (c.exitCode !== 0) crossed.push(`${u}: cannot stat ${dir} (${firstLine(c)})`);
+        else if (owner !== u) crossed.push(`${u}'s ${dir} is ${owner ? `${owner}'s directory` : `not data/outputs/${u} (inode ${inode})`}`);
       }, 8);
       ctx.record('containers\' output directories', { checked: users.length, wrong: crossed });
       ctx.expect(bad.length === 0, `${outputsDir}/user001…${users.at(-1)} all separate directories`, bad.join('; '));

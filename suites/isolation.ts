@@ -4,22 +4,20 @@ import { randomBytes } from 'node:crypto';
 import { defineCheck, type CheckContext } from './lib/check.ts';
 import { http, each } from './lib/http.ts';
 import { tagMetadata } from './lib/writes.ts';
-import { OUTPUT_DIR } from './lib/identity.ts';
-
-/** Where the platform mounts a user's outputs inside their container (the guide's compose file). */
-export { OUTPUT_DIR };
+import { outputDirOf, outputDirs } from './lib/identity.ts';
 
 /** Writes a uniquely named marker into user A's outputs from A's own container; removes it afterwards. */
 async function withMarker<T>(ctx: CheckContext, user: string, fn: (name: string) => Promise<T>): Promise<T> {
   const name = `comfy-verify-marker-${randomBytes(6).toString('hex')}.txt`;
   const content = `comfy-verify isolation marker for ${user}`;
-  const w = await ctx.target.host!.serviceExec(user, ['sh', '-c', `printf '%s' '${content}' > ${OUTPUT_DIR}/${name}`]);
-  ctx.record(`write marker in ${user}`, { exitCode: w.exitCode, stderr: w.stderr.slice(0, 120) }, `${user}: ${OUTPUT_DIR}/${name}`);
+  const dir = await outputDirOf(ctx, user);
+  const w = await ctx.target.host!.serviceExec(user, ['sh', '-c', 'printf %s "$1" > "$2"', 'sh', content, `${dir}/${name}`]);
+  ctx.record(`write marker in ${user}`, { exitCode: w.exitCode, stderr: w.stderr.slice(0, 120) }, `${user}: ${dir}/${name}`);
   ctx.expect(w.exitCode === 0, `a marker file written in ${user}'s output directory`, w.stderr.slice(0, 120));
   try {
     return await fn(name);
   } finally {
-    await ctx.target.host!.serviceExec(user, ['rm', '-f', `${OUTPUT_DIR}/${name}`]);
+    await ctx.target.host!.serviceExec(user, ['rm', '-f', `${dir}/${name}`]);
   }
 }
 
@@ -43,8 +41,10 @@ export const isolationChecks = [
       if (!others.length) ctx.skip(`only ${a} is configured (NUM_USERS=1): isolation between users cannot be observed`);
       await withMarker(ctx, a, async (name) => {
         const seenBy: string[] = [];
+        const dirs = await outputDirs(ctx.target.host!, others);
         await each(others, async (b) => {
-          const r = await ctx.target.host!.serviceExec(b, ['sh', '-c', SEARCH_MOUNTS, 'sh', `${OUTPUT_DIR}/${name}`, name]);
+          // Its own output directory first (as its mount says), then every other real filesystem in it.
+          const r = await ctx.target.host!.serviceExec(b, ['sh', '-c', SEARCH_MOUNTS, 'sh', `${dirs.get(b) ?? '/nonexistent'}/${name}`, name]);
           if (r.stdout.trim()) seenBy.push(`${b} sees ${r.stdout.trim().split('\n')[0]}`);
         });
         ctx.record(`other users' containers (${others.length})`, { seeingTheMarker: seenBy });

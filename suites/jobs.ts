@@ -11,7 +11,7 @@ import { defineCheck, type CheckContext } from './lib/check.ts';
 import { http, json, each } from './lib/http.ts';
 import { tagMetadata } from './lib/writes.ts';
 import { Jobs, EventLog, FINISHED, PNG_SIGNATURE, outputFiles, removeOutputs, probeUser, probeWorkflow, sleep, type Job, type OutputFile } from './lib/jobs.ts';
-import { OUTPUT_DIR } from './isolation.ts';
+import { outputDirs } from './lib/identity.ts';
 
 /** The probe's worker id, when it has to act as a worker itself (see jobs.failure). */
 export const PROBE_WORKER = 'comfy-verify-probe';
@@ -66,13 +66,16 @@ async function checkOutput(ctx: CheckContext, owner: string, f: OutputFile): Pro
   problems.push(...leaks);
   if (!host) return problems; // no host access: the HTTP view is the evidence
   // Names from the deployment's answer go to commands as arguments, never through a shell.
-  const path = [OUTPUT_DIR, f.subfolder, f.filename].filter(Boolean).join('/');
+  const dirs = await outputDirs(host, [owner, ...others]);
+  const path = [dirs.get(owner) ?? '/nonexistent', f.subfolder, f.filename].filter(Boolean).join('/');
   const mine = await host.serviceExec(owner, ['od', '-An', '-tx1', '-N8', path]);
   ctx.record(`${owner}'s container: ${path}`, { exitCode: mine.exitCode, firstBytes: mine.stdout.trim() || mine.stderr.trim().slice(0, 120) });
-  if (mine.exitCode !== 0) problems.push(`not in ${owner}'s ${OUTPUT_DIR}`);
+  if (mine.exitCode !== 0) problems.push(`not in ${owner}'s ${dirs.get(owner) ?? 'output directory (none mounted)'}`);
   const seenIn: string[] = [];
   await each(others, async (u) => {
-    const found = (await host.serviceExec(u, ['find', OUTPUT_DIR, '-name', f.filename])).stdout.trim().split('\n')[0];
+    const dir = dirs.get(u);
+    if (!dir) return;
+    const found = (await host.serviceExec(u, ['find', dir, '-name', f.filename])).stdout.trim().split('\n')[0];
     if (found) seenIn.push(`${u}: ${found}`);
   });
   ctx.record(`the other ${others.length} users' containers`, { holdingTheImage: seenIn });

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { HarnessError, step, done, bold, dim, EXIT } from '../lib/ui.ts';
 import { ensureReady } from '../lib/ready.ts';
-import { parseMode, parseUsers, parseNginxSite, type Command } from '../lib/args.ts';
+import { parseMode, parseUsers, parseNginxSource, type Command } from '../lib/args.ts';
 import { localTopology, startLocalStack } from '../../stack/run.ts';
 import { CONTRACT, userList, userHostPort } from '../../stack/topology.ts';
 import { removeByLabel, countByLabel } from '../../stack/containers/labels.ts';
@@ -14,7 +14,7 @@ comfy-verify stack down
 
 async function stackCommandRun(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: {
-    mode: { type: 'string' }, users: { type: 'string' }, 'nginx-site': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    mode: { type: 'string' }, users: { type: 'string' }, 'nginx-site': { type: 'string' }, 'nginx-conf': { type: 'string' }, help: { type: 'boolean', short: 'h' },
   } });
   if (values.help || !positionals[0]) return console.log(HELP), EXIT.ok;
   if (positionals[0] === 'down') {
@@ -33,7 +33,7 @@ async function stackCommandRun(args: string[]): Promise<number> {
   const mode = parseMode(values.mode);
   const users = parseUsers(values.users);
   await ensureReady();
-  const t = localTopology(mode, { users, nginxSource: parseNginxSite(values['nginx-site']) });
+  const t = localTopology(mode, { users, nginxSource: parseNginxSource(values['nginx-site'], values['nginx-conf']) });
   step(`bringing up the ${mode}-nginx stack with ${users} users (run ${t.runId})`);
   const t0 = Date.now();
   const stack = await startLocalStack(t, (m) => step(m));

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { HarnessError, step, bold, dim, EXIT } from '../lib/ui.ts';
 import { ensureReady } from '../lib/ready.ts';
-import { parseModes, parseUsers, parseNginxSite, type Command } from '../lib/args.ts';
+import { parseModes, parseUsers, parseNginxSource, type Command } from '../lib/args.ts';
 import { localTopology, startLocalStack } from '../../stack/run.ts';
 import { describeStack } from '../../stack/stack.ts';
 import { SUITES, ALL_CHECKS } from '../../suites/index.ts';
@@ -12,10 +12,12 @@ import { Watcher } from '../../suites/lib/watch.ts';
 import { TARGET_OPTIONS, TARGET_HELP } from '../lib/config.ts';
 import { runRemote } from '../lib/remote-run.ts';
 
-const HELP = `comfy-verify verify [--mode host|container|both] [--users N] [--suite NAME,...] [--nginx-site FILE]
+const HELP = `comfy-verify verify [--mode host|container|both] [--users N] [--suite NAME,...] [--nginx-site FILE | --nginx-conf FILE]
   Brings up the local stack in each nginx mode (default: both), runs every suite against it,
   prints a GO / NO-GO verdict, writes reports/index.html (open it), verify.json and junit.xml.
   --nginx-site FILE runs nginx with your own site file (as written; certificates and ports mapped).
+  --nginx-conf FILE runs nginx with your whole nginx.conf (as written, its includes read beside it;
+  certificate paths mapped). An nginx that refuses it is a finding: NO-GO, with nginx's own words.
   Exit code: 0 all passed (warnings allowed), 1 a check failed, 2 the harness could not run,
   3 nothing failed but checks were not run (a partial GO; --accept-partial makes it 0).
 comfy-verify verify --target https://DOMAIN [options] [--suite NAME,...]
@@ -25,7 +27,7 @@ ${TARGET_HELP}`;
 
 async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: {
-    ...TARGET_OPTIONS, mode: { type: 'string' }, users: { type: 'string' }, 'nginx-site': { type: 'string' }, suite: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    ...TARGET_OPTIONS, mode: { type: 'string' }, users: { type: 'string' }, 'nginx-site': { type: 'string' }, 'nginx-conf': { type: 'string' }, suite: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   } });
   if (values.help) return console.log(HELP), EXIT.ok;
   if (values.target !== undefined) return verifyRemote(selectChecks(values.suite), values, !!values['accept-partial']);
@@ -37,12 +39,19 @@ async function run(args: string[]): Promise<number> {
   const all: ModeResult[] = [];
   const causes: RootCause[] = [];
   for (const mode of modes) {
-    const t = localTopology(mode, { users, nginxSource: parseNginxSite(values['nginx-site']) });
+    const t = localTopology(mode, { users, nginxSource: parseNginxSource(values['nginx-site'], values['nginx-conf']) });
     step(`${bold(mode + '-nginx mode')}: bringing up the stack (${users} users)`);
-    const stack = await startLocalStack(t, (m) => step(m));
+    // An nginx that does not start is the deployment's finding (NO-GO), not the harness's: the rest
+    // of the stack comes up, and every check that needs nginx is blocked by it, with nginx's own words.
+    const stack = await startLocalStack(t, (m) => step(m), { optional: ['nginx'] });
     const target = localTarget(describeStack(stack));
     // Watches every service while the checks run: one that stops answering is a root cause.
     const watcher = new Watcher(target);
+    const nginxDown = stack.notStarted.get('nginx');
+    if (nginxDown) {
+      const emerg = nginxDown.filter((l) => /\[(emerg|alert|crit)\]/.test(l));
+      watcher.declareDown('nginx', (emerg.at(-1) ?? nginxDown.at(-1) ?? 'no words').replace(/^.*?\[(emerg|alert|crit)\]\s*\d+#\d+:\s*/, '[$1] '), nginxDown);
+    }
     try {
       step(`running ${checks.length} checks${checks.some((c) => c.quiet) ? ' (the idle-WebSocket check holds sockets for a minute)' : ''}`);
       await watcher.start();

@@ -28,6 +28,16 @@ export function parseUsers(v: string | undefined): number {
 }
 
 /** --nginx-site FILE: the operator's own site file, used as written (but certificate paths and ports). */
+/** --nginx-site FILE (a site file, wrapped in our main configuration) or --nginx-conf FILE (a whole
+ *  nginx.conf, its includes read beside it); neither: the reference configuration. */
+export function parseNginxSource(site: string | undefined, conf: string | undefined): NginxSpec['source'] {
+  if (site !== undefined && conf !== undefined) throw new HarnessError('give --nginx-site or --nginx-conf, not both', '--nginx-site takes a site file (server blocks); --nginx-conf a whole nginx.conf');
+  if (conf === undefined) return parseNginxSite(site);
+  const file = resolve(conf);
+  if (!existsSync(file)) throw new HarnessError(`--nginx-conf: no such file ${conf}`, 'give the path of your nginx.conf (its include files beside it, as under /etc/nginx)');
+  return { kind: 'operator-main', file };
+}
+
 export function parseNginxSite(v: string | undefined): NginxSpec['source'] {
   if (v === undefined) return { kind: 'reference' };
   const file = resolve(v);

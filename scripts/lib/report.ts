@@ -21,6 +21,9 @@ export interface ModeResult extends CheckResult {
 
 export interface RootCause {
   service: string;
+  /** it never started (its configuration refused): `detail` holds its last log lines */
+  never?: boolean;
+  detail?: string[];
   mode: string;
   since: string;
   until?: string;
@@ -31,8 +34,13 @@ export interface RootCause {
 }
 
 /** A watcher's outages as the report carries them. */
+/** How a root cause reads: one that never started, or one that stopped answering (and when). */
+export function causeText(x: RootCause): string {
+  return x.never ? `${x.service} did not start` : `${x.service} stopped answering at ${x.since.slice(11, 19)}`;
+}
+
 export function rootCauses(mode: string, outages: Outage[]): RootCause[] {
-  return outages.map((o) => ({
+  return outages.map((o) => ({ ...(o.never ? { never: true, detail: o.detail } : {}),
     service: o.service, mode, since: new Date(o.since).toISOString(), ...(o.until ? { until: new Date(o.until).toISOString() } : {}),
     probe: o.probe, after: o.after.map((a) => `${a.id} (${a.event} ${a.secondsBefore.toFixed(1)} s before)`), blocked: [...o.blocked],
   }));
@@ -94,7 +102,7 @@ export function summary(r: VerifyReport): string {
     `${c.pass} passed, ${c.warn} warnings, ${c.fail} failed, ${c.skip} skipped in ${(r.durationMs / 1000).toFixed(0)} s`,
     // Root causes first: one service that stopped answering explains the checks it blocked.
     ...(r.rootCauses ?? []).flatMap((x) => [
-      red(bold(`  ROOT CAUSE${r.modes.length > 1 ? ` [${x.mode}]` : ''}: ${x.service} stopped answering at ${x.since.slice(11, 19)}${x.after[0] ? `, after ${x.after[0]}` : ''}${x.until ? ` (answered again at ${x.until.slice(11, 19)})` : ''}`)),
+      red(bold(`  ROOT CAUSE${r.modes.length > 1 ? ` [${x.mode}]` : ''}: ${causeText(x)}${x.after[0] ? `, after ${x.after[0]}` : ''}${x.until ? ` (answered again at ${x.until.slice(11, 19)})` : ''}`)),
       dim(`    ${x.probe}; blocked ${x.blocked.length ? x.blocked.join(', ') : 'no check'}`),
     ]),
     ...(r.verdict === 'GO' && r.partial ? [...r.partial.reasons.map((x) => `  ${dim('–')} not run: ${x}`), dim('  (exit code 3; --accept-partial makes a partial GO exit 0)')] : []),
@@ -130,7 +138,7 @@ export function junit(r: VerifyReport): string {
     return `  <testsuite name="${xml(name)}" tests="${cs.length}" failures="${f}" skipped="${s}">\n${cases.join('\n')}\n  </testsuite>`;
   });
   // Root causes first, as a suite of their own: each outage a failed case listing what it blocked.
-  const causes = (r.rootCauses ?? []).map((x) => `    <testcase classname="${xml(`${x.mode}.root-causes`)}" name="${xml(`${x.service} stopped answering`)}" time="0"><failure message="${xml(`${x.service} stopped answering at ${x.since}${x.after[0] ? ` after ${x.after[0]}` : ''}`)}">${xml(`${x.probe}\nblocked: ${x.blocked.join(', ') || 'none'}`)}</failure></testcase>`);
+  const causes = (r.rootCauses ?? []).map((x) => `    <testcase classname="${xml(`${x.mode}.root-causes`)}" name="${xml(x.never ? `${x.service} did not start` : `${x.service} stopped answering`)}" time="0"><failure message="${xml(`${causeText(x)}${x.after[0] ? ` after ${x.after[0]}` : ''}`)}">${xml(`${[x.probe, ...(x.detail ?? [])].join('\n')}\nblocked: ${x.blocked.join(', ') || 'none'}`)}</failure></testcase>`);
   const head = causes.length ? [`  <testsuite name="root causes" tests="${causes.length}" failures="${causes.length}" skipped="0">\n${causes.join('\n')}\n  </testsuite>`] : [];
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="comfy-verify ${xml(r.target)}" tests="${r.checks.length}" failures="${r.counts.fail}">\n${[...head, ...suites].join('\n')}\n</testsuites>\n`;
 }

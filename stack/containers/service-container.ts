@@ -45,6 +45,11 @@ export class ServiceContainer extends GenericContainer {
   }
 }
 
+/** A service that never became ready, with its last log lines (its own words on why). */
+export class NotReadyError extends Error {
+  constructor(message: string, readonly logs: string[]) { super(message); }
+}
+
 export class StartedServiceContainer {
   constructor(readonly container: StartedTestContainer, readonly spec: ServiceSpec) {}
 
@@ -114,8 +119,8 @@ export class StartedServiceContainer {
       }
       await new Promise((r) => setTimeout(r, 100));
     }
-    const logs = (await this.logs().catch(() => '')).split('\n').slice(-5).join(' | ');
-    throw new Error(`${this.spec.name} did not become ready (${last}); last logs: ${logs}`);
+    const lines = (await this.logs().catch(() => '')).split('\n').filter((l) => l.trim()).slice(-5);
+    throw new NotReadyError(`${this.spec.name} did not become ready (${last}); last logs: ${lines.join(' | ')}`, lines);
   }
 }
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT, userHostPort } from '../topology.ts';
 import { dockerSkipReason, headerValues, nginxSmoke, nginxTest, nginxTestBed, smokeUpstreamPorts, type NginxTestBed } from './docker-nginx.ts';
-import { guideSiteFile, loadOperatorSite } from './operator.ts';
+import { guideSiteFile, inlineIncludes, loadOperatorSite } from './operator.ts';
 import { child, children, effectiveAddHeaders, isTlsServer, locationLabel, locationsOf, parseNginx, servers } from './parse.ts';
 import { SECURITY_HEADERS, nginxMainConf } from './reference.ts';
 
@@ -242,5 +242,30 @@ describe.skipIf(!!skip)('real nginx 1.22: the guide\'s site file through loadOpe
     expect(r.nginxDefault.status, ctx('nginxDefault')).toBe(200);
     expect(r.nginxDefault.body).toContain('Welcome to nginx');
     expect(r.healthz.status, ctx('healthz')).toBe(200);
+  });
+});
+
+describe('inlineIncludes: a whole nginx.conf with its includes read beside it', () => {
+  it('inlines conf.d/*.conf (in name order) and sites-enabled/X, keeps what is not beside it (mime.types, other absolute paths)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cv-inc-'));
+    mkdirSync(join(dir, 'conf.d'));
+    mkdirSync(join(dir, 'sites-enabled'));
+    writeFileSync(join(dir, 'conf.d', 'b.conf'), 'b_directive on;\n');
+    writeFileSync(join(dir, 'conf.d', 'a.conf'), 'a_directive on;\ninclude snippets/x.conf;\n');
+    mkdirSync(join(dir, 'snippets'));
+    writeFileSync(join(dir, 'snippets', 'x.conf'), 'x_directive on;');
+    writeFileSync(join(dir, 'sites-enabled', 'comfy'), 'server { listen 443; }');
+    writeFileSync(join(dir, 'nginx.conf'), [
+      'http {', '    include /etc/nginx/mime.types;', '    include /etc/nginx/conf.d/*.conf;', '    include sites-enabled/comfy;',
+      '    include /usr/share/nginx/modules/*.conf;', '}',
+    ].join('\n'));
+    const out = inlineIncludes(join(dir, 'nginx.conf'));
+    expect(out).toContain('    include /etc/nginx/mime.types;');
+    expect(out).toContain('    include /usr/share/nginx/modules/*.conf;');
+    expect(out.indexOf('a_directive')).toBeLessThan(out.indexOf('x_directive'));
+    expect(out.indexOf('x_directive')).toBeLessThan(out.indexOf('b_directive'));
+    expect(out).toContain('server { listen 443; }');
+    expect(out).not.toMatch(/include (\/etc\/nginx\/conf\.d|sites-enabled|snippets)/);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -42,6 +42,8 @@
 // 301 to /userNNN/ (a proxied prefix location ending in /), and an unknown user (/user021/)
 // gets 404 from the default root. Both contract rows hold.
 import { CONTRACT } from '../topology.ts';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 
 export interface OperatorOptions {
   certPath: string;
@@ -73,6 +75,35 @@ export function loadOperatorSite(text: string, o: OperatorOptions): string {
     });
   }
   return out;
+}
+
+/** An operator's whole nginx.conf (the container profile's, or a host's /etc/nginx/nginx.conf), as
+ *  written: its `include`s read beside it and inlined (see inlineIncludes), certificate paths mapped
+ *  like a site file's. */
+export function loadOperatorMain(file: string, o: OperatorOptions): string {
+  return loadOperatorSite(inlineIncludes(file), o);
+}
+
+/** The file's text with each `include` it can find beside it inlined, recursively: a relative path is
+ *  read from the main file's directory (nginx's configuration directory), /etc/nginx/X from X beside it, and a `*` in the last part is
+ *  expanded in name order (sites-enabled/*, conf.d/*.conf). What is not there (nginx's own
+ *  mime.types) stays an include for nginx to read from its image. */
+export function inlineIncludes(file: string, depth = 0, root = dirname(file)): string {
+  if (depth > 8) throw new Error(`include nesting deeper than 8 at ${file}`);
+  // As nginx does: a relative path is relative to the configuration directory, whichever file says it.
+  const dir = root;
+  return readFileSync(file, 'utf8').replace(/^([ \t]*)include\s+([^;\s]+)\s*;[ \t]*$/gm, (m, ind: string, arg: string) => {
+    const rel = arg.replace(/^["']|["']$/g, '').replace(/^\/etc\/nginx\//, '');
+    // Elsewhere on the operator's host: not this machine's to read; nginx resolves it (or says it cannot).
+    if (isAbsolute(rel)) return m;
+    const path = join(dir, rel);
+    const base = basename(path);
+    const files = base.includes('*')
+      ? (existsSync(dirname(path)) ? readdirSync(dirname(path)).filter((n) => new RegExp(`^${base.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(n)).sort().map((n) => join(dirname(path), n)) : [])
+      : existsSync(path) ? [path] : [];
+    if (!files.length) return base.includes('*') ? `${ind}# ${arg}: nothing beside the configuration` : m;
+    return files.map((f) => `${ind}# included from ${arg}: ${basename(f)}\n${inlineIncludes(f, depth + 1, root)}`).join('\n');
+  });
 }
 
 /** The guide's Step 4 site file, as its bash (heredoc + loop + `echo "}"`) writes it. */

@@ -3,14 +3,18 @@
 import { readFileSync } from 'node:fs';
 import { CONTRACT, type Topology } from '../topology.ts';
 import { referenceSite, nginxMainConf } from './reference.ts';
-import { loadOperatorSite } from './operator.ts';
+import { loadOperatorSite, loadOperatorMain } from './operator.ts';
 
 export function renderNginxConf(t: Topology): string {
   const certDir = CONTRACT.certDir(t.domain);
   const certPath = `${certDir}/fullchain.pem`;
   const keyPath = `${certDir}/privkey.pem`;
-  const site = t.nginx.source.kind === 'reference'
-    ? referenceSite({ domain: t.domain, users: t.users, mode: t.mode, certPath, keyPath, outputsDir: `${CONTRACT.hostOutputsDir}/`, resolveAtStart: t.nginx.resolveAtStart })
-    : loadOperatorSite(readFileSync(t.nginx.source.file, 'utf8'), { certPath, keyPath });
-  return t.nginx.transforms.reduce((conf, tr) => tr.apply(conf), nginxMainConf(site, { mode: t.mode }));
+  const src = t.nginx.source;
+  // A whole nginx.conf is the operator's main configuration as written: not wrapped in ours.
+  const conf = src.kind === 'operator-main'
+    ? loadOperatorMain(src.file, { certPath, keyPath })
+    : nginxMainConf(src.kind === 'reference'
+      ? referenceSite({ domain: t.domain, users: t.users, mode: t.mode, certPath, keyPath, outputsDir: `${CONTRACT.hostOutputsDir}/`, resolveAtStart: t.nginx.resolveAtStart })
+      : loadOperatorSite(readFileSync(src.file, 'utf8'), { certPath, keyPath }), { mode: t.mode });
+  return t.nginx.transforms.reduce((c, tr) => tr.apply(c), conf);
 }

@@ -109,7 +109,8 @@ export async function runCheck(check: Check, target: Target, o: { artifactsDir?:
   const darkNow = check.needs?.includes('disrupt') ? o.watcher?.anyDark() : undefined;
   if (darkNow) {
     darkNow.blocked.push(check.id);
-    return { ...base, status: 'fail', message: `${blockedText(darkNow)}; not started: it restarts services, and would only wait on the dark one`, evidence: [],
+    return { ...base, status: 'fail', message: `${blockedText(darkNow)}; not started: it restarts services, and would only wait on the dark one`,
+      evidence: darkNow.never && darkNow.detail?.length ? [{ label: `${darkNow.service} did not start: its last words`, seen: darkNow.detail }] : [],
       durationMs: 0, blockedBy: { service: darkNow.service, since: new Date(darkNow.since).toISOString() } };
   }
   const ac = new AbortController();
@@ -145,9 +146,11 @@ export async function runCheck(check: Check, target: Target, o: { artifactsDir?:
     const outage = r.status === 'fail' && w ? (e instanceof BlockedError ? e.outage : w.during(touched, started, Date.now())) : undefined;
     if (outage) {
       outage.blocked.push(check.id);
+      if (outage.never && outage.detail?.length) r.evidence.push({ label: `${outage.service} did not start: its last words`, seen: outage.detail });
       r.blockedBy = { service: outage.service, since: new Date(outage.since).toISOString() };
       // The cause first; the check's own words only when they add something (not the same cause again).
-      r.message = r.message.includes('blocked: ') ? blockedText(outage) : `${blockedText(outage)}; ${r.message}`;
+      // One that never started explains all of it: what the check then saw is only its consequence.
+      r.message = r.message.includes('blocked: ') || outage.never ? blockedText(outage) : `${blockedText(outage)}; ${r.message}`;
     }
     return r;
   } finally {
@@ -204,6 +207,11 @@ async function rerunBlocked(checks: Check[], target: Target, watcher: Watcher, r
   for (const outage of [...watcher.outages()]) {
     const blocked = checks.filter((c) => outage.blocked.includes(c.id));
     if (!blocked.length) continue;
+    // One that never started would not start again: its configuration is the finding.
+    if (outage.never) {
+      for (const c of blocked) results.get(c.id)!.rerun = `not run again: ${outage.service} never started`;
+      continue;
+    }
     const why = `after restarting ${outage.service}, which had stopped answering`;
     try {
       await target.services!.restart([outage.service]);

@@ -4,10 +4,32 @@
 // (Nothing a stand-in prints only for us: a real deployment's containers answer the same way.)
 import { randomBytes } from 'node:crypto';
 import type { CheckContext } from './check.ts';
-import type { Target } from './target.ts';
+import type { HostAccess, Target } from './target.ts';
 
-/** Where a workspace container keeps its outputs (the platform's compose file mounts them there). */
-export const OUTPUT_DIR = '/app/output';
+/** Each user's output directory inside its container, from the container's real mounts (docker inspect
+ *  on the host), never a path of our stand-ins: the mount of data/outputs/<user> (the platform's
+ *  compose file), else the one mounted at a directory named output. Absent: no such mount, or no
+ *  container (the checks say so). */
+export async function outputDirs(host: HostAccess, users: string[]): Promise<Map<string, string | undefined>> {
+  const r = await host.inspect(users, '{{.Name}} {{json .Mounts}}');
+  const byName = r.stdout.split('\n').filter(Boolean).map((l) => {
+    const i = l.indexOf(' ');
+    return { name: l.slice(0, i).replace(/^\//, ''), mounts: JSON.parse(l.slice(i + 1)) as { Source: string; Destination: string }[] };
+  });
+  return new Map(users.map((u) => {
+    const mounts = byName.find((x) => x.name.endsWith(u))?.mounts ?? [];
+    const own = mounts.find((m) => new RegExp(`/outputs?/${u}/?$`).test(m.Source)) ?? mounts.find((m) => /\/output\/?$/.test(m.Destination));
+    return [u, own?.Destination.replace(/\/$/, '')];
+  }));
+}
+
+/** One user's output directory (see outputDirs); fails the check when it has none. */
+export async function outputDirOf(ctx: CheckContext, user: string): Promise<string> {
+  const dir = (await outputDirs(ctx.target.host!, [user])).get(user);
+  ctx.expect(!!dir, `${user}'s container mounts an output directory (data/outputs/${user})`, `no such mount in docker inspect of ${user}'s container`);
+  return dir!;
+}
+
 const CONTENT = (user: string) => `comfy-verify identity ${user}`;
 
 export interface Identity { status: number; user?: string; error?: string }
@@ -18,17 +40,20 @@ export async function withIdentityFiles<T>(ctx: CheckContext, users: string[], f
   const name = `comfy-verify-identity-${randomBytes(6).toString('hex')}.txt`;
   const host = ctx.target.host!;
   const failed: string[] = [];
+  const dirs = await outputDirs(host, users);
   await Promise.all(users.map(async (u) => {
-    const w = await host.serviceExec(u, ['sh', '-c', 'printf %s "$1" > "$2"', 'sh', CONTENT(u), `${OUTPUT_DIR}/${name}`]);
+    const dir = dirs.get(u);
+    if (!dir) return void failed.push(`${u}: no output directory mounted (or no container)`);
+    const w = await host.serviceExec(u, ['sh', '-c', 'printf %s "$1" > "$2"', 'sh', CONTENT(u), `${dir}/${name}`]);
     if (w.exitCode !== 0) failed.push(`${u}: ${w.stderr.trim().split('\n')[0] || `exit code ${w.exitCode}`}`);
   }));
-  ctx.record(`an identity file in each user's ${OUTPUT_DIR}`, { name, users: users.length, notWritten: failed });
+  ctx.record('an identity file in each user\'s output directory (its mount, from docker inspect)', { name, users: users.length, dirs: [...new Set(dirs.values())], notWritten: failed });
   try {
     // A container that cannot take the file (stopped, no such directory) is reported by the check for
     // that user: its URL then shows no identity.
     return await fn(name);
   } finally {
-    await Promise.all(users.map((u) => host.serviceExec(u, ['rm', '-f', `${OUTPUT_DIR}/${name}`]).catch(() => {})));
+    await Promise.all(users.filter((u) => dirs.get(u)).map((u) => host.serviceExec(u, ['rm', '-f', `${dirs.get(u)}/${name}`]).catch(() => {})));
   }
 }
 

@@ -5,7 +5,7 @@ import type WebSocket from 'ws';
 import type { CheckContext } from './check.ts';
 import { http, json, each } from './http.ts';
 import { tagMetadata } from './writes.ts';
-import { OUTPUT_DIR } from './identity.ts';
+import { outputDirs } from './identity.ts';
 
 export type JobStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
 export interface Job {
@@ -164,7 +164,8 @@ export function outputFiles(result: unknown): OutputFile[] {
 export async function removeOutputs(ctx: CheckContext, files: OutputFile[]): Promise<void> {
   const host = ctx.target.host;
   if (!host) return;
-  for (const f of files) await each(ctx.target.users, (u) => host.serviceExec(u, ['find', OUTPUT_DIR, '-name', f.filename, '-delete']));
+  const dirs = await outputDirs(host, ctx.target.users);
+  for (const f of files) await each(ctx.target.users.filter((u) => dirs.get(u)), (u) => host.serviceExec(u, ['find', dirs.get(u)!, '-name', f.filename, '-delete']));
 }
 
 export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);

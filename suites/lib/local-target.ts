@@ -14,6 +14,7 @@ export function localTarget(d: StackDescriptor, o: { allowWrites?: boolean; faul
     where: 'this machine, standing for the VPS host',
     run: async (cmd) => execa(cmd[0], cmd.slice(1), { reject: false }) as never,
     serviceExec: async (service, cmd) => execa('docker', ['exec', name(service), ...cmd], { reject: false }) as never,
+    inspect: async (services, format) => execa('docker', ['inspect', '--format', format, ...services.map(name)], { reject: false }) as never,
   };
   const ssh = d.ssh && o.hostAccess !== 'direct' ? sshHost(d.ssh) : undefined;
   const services = dockerServiceControl({ where: 'docker stop / docker start on this machine', run: direct.run, container: name });

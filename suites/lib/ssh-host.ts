@@ -81,6 +81,7 @@ export function sshHost(s: SshSettings): SshHostAccess {
     layout: s.layout,
     run: ssh,
     serviceExec: (service, cmd) => ssh(['docker', 'exec', `${s.containerPrefix}${service}`, ...cmd]),
+    inspect: (services, format) => ssh(['docker', 'inspect', '--format', format, ...services.map((x) => `${s.containerPrefix}${x}`)]),
     async preflight() {
       // The first command also opens the shared connection the others reuse.
       const r = await ssh(['true']);

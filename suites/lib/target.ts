@@ -85,6 +85,9 @@ export interface HostAccess {
   layout?: Partial<HostLayout>;
   run(cmd: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   serviceExec(service: string, cmd: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  /** `docker inspect --format FORMAT` of the services' containers on the host (one line each; a
+   *  container that is not there is left out, its error on stderr) */
+  inspect(services: string[], format: string): Promise<{ exitCode: number; stdout: string; stderr: string }>;
 }
 
 export interface TlsProbe {

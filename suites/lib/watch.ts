@@ -19,6 +19,9 @@ export interface Outage {
   after: { id: string; event: string; secondsBefore: number }[];
   /** checks that failed while it was dark and had touched it */
   blocked: string[];
+  /** it never started (the stack came up without it): `detail` holds its own last words */
+  never?: boolean;
+  detail?: string[];
 }
 
 /** Which service answers a path behind nginx (the contract's routes). */
@@ -39,6 +42,7 @@ export class BlockedError extends Error {
 
 const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19);
 export function blockedText(o: Outage): string {
+  if (o.never) return `blocked: ${o.service} did not start (${o.probe})`;
   const a = o.after[0];
   return `blocked: ${o.service} stopped answering at ${clock(o.since)}${a ? `, ${a.secondsBefore.toFixed(1)} s after ${a.id} ${a.event}` : ''} (${o.probe})`;
 }
@@ -97,6 +101,14 @@ export class Watcher {
     return this.open.get('nginx') ?? this.open.get(service);
   }
 
+  /** A service that never started is dark from the first moment: what touches it is blocked at once. */
+  declareDown(service: string, probe: string, detail: string[]): Outage {
+    const o: Outage = { service, since: Date.now(), probe, after: [], blocked: [], never: true, detail };
+    this.open.set(service, o);
+    this.all.push(o);
+    return o;
+  }
+
   /** Any outage going on now (nginx's first). */
   anyDark(): Outage | undefined {
     return this.open.get('nginx') ?? this.open.values().next().value;
@@ -124,8 +136,7 @@ export class Watcher {
     this.stop();
   }
   async resume(): Promise<void> {
-    for (const o of this.open.values()) o.until = Date.now();
-    this.open.clear();
+    for (const [k, o] of this.open) if (!o.never) { o.until = Date.now(); this.open.delete(k); }
     this.misses.clear();
     this.alive.clear();
     await this.start();
