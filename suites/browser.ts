@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright';
 import { defineCheck, type CheckContext } from './lib/check.ts';
 import { each } from './lib/http.ts';
-import { withBrowser, newContext, origin, pageProblems, handshakes, screenshotsDir, contactSheet } from './lib/browser.ts';
+import { withBrowser, newContext, origin, pageProblems, handshakes, screenshotsDir, contactSheet, textsUntil } from './lib/browser.ts';
 import { Jobs, outputFiles, removeOutputs, probeUser, sleep, FINISHED, type Job } from './lib/jobs.ts';
 import { tagMetadata } from './lib/writes.ts';
 
@@ -13,15 +13,6 @@ import { tagMetadata } from './lib/writes.ts';
 const LIVE_MS = 4_000;
 
 /** Polls a text until it matches; returns every distinct value seen (the last one last). */
-async function textsUntil(page: Page, selector: string, done: (t: string) => boolean, timeoutMs: number): Promise<string[]> {
-  const seen: string[] = [];
-  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(150)) {
-    const t = ((await page.locator(selector).first().textContent({ timeout: 1_000 }).catch(() => null)) ?? '').trim();
-    if (t !== seen.at(-1)) seen.push(t);
-    if (done(t)) break;
-  }
-  return seen;
-}
 
 const count = async (page: Page, id: string) => Number((await page.locator(`#${id}`).textContent()) ?? NaN);
 /** A stat once the page has filled it in (it shows a placeholder until its first update). */

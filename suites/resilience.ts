@@ -3,6 +3,10 @@ import { defineCheck } from './lib/check.ts';
 import { workspaceUser, describeWorkspace, withIdentityFiles } from './lib/identity.ts';
 import { basicAuth } from './lib/http.ts';
 import { Jobs, EventLog, probeUser, sleep } from './lib/jobs.ts';
+import { withBrowser, newContext, origin, textsUntil } from './lib/browser.ts';
+
+/** How long the admin dashboard may take to show "● Live" again once the queue-manager is back. */
+const DASHBOARD_BACK_MS = 15_000;
 
 /** How long Redis stays down in resilience.redis-restart: long enough for any health probe to see it. */
 const REDIS_DOWN_MS = 3_000;
@@ -113,6 +117,8 @@ export const resilienceChecks = [
         const lost = mine.filter((_, i) => !after[i]);
         ctx.expect(lost.length === 0, 'every job submitted before the restart is still there', `${lost.length} of ${mine.length} gone after Redis restarted (no persistence: appendonly off?)`);
         const waiting = mine.filter((_, i) => after[i]?.status === 'pending');
+        // Its own precondition: jobs that waited through it (else "served again" would be a loop over nothing).
+        if (!waiting.length) ctx.skip(`none of the ${mine.length} jobs was still waiting once Redis was back (the workers had taken them all): nothing shows the queue is served again`);
         ctx.record('the jobs once Redis was back', after.map((j) => j && { id: j.id.slice(0, 8), status: j.status }));
         const stuck = await servedAgain(jobs, waiting);
         ctx.expect(stuck.length === 0, 'each job still waiting is then served (a worker takes it)', stuck.join('; '));
@@ -170,41 +176,62 @@ export const resilienceChecks = [
     },
   }),
   defineCheck({
-    id: 'resilience.queue-manager-restart', suite: 'resilience', needs: ['disrupt', 'write'], exclusive: true, jobEvents: true, timeoutMs: 120_000,
-    title: 'the queue-manager restarts with jobs waiting: every job is still there and served, and /ws clients that reconnect hear the events again',
+    id: 'resilience.queue-manager-restart', suite: 'resilience', needs: ['disrupt', 'write', 'admin'], exclusive: true, jobEvents: true, timeoutMs: 120_000,
+    title: 'the queue-manager restarts with jobs waiting: every job is still there and served, the open admin dashboard is "● Live" again on its own, and /ws clients that reconnect hear the events',
     async run(ctx) {
-      const jobs = new Jobs(ctx, 'queue-manager-restart');
-      let before: EventLog | undefined;
-      let again: EventLog | undefined;
-      try {
-        before = await EventLog.open(ctx);
-        // Jobs waiting (low priority: the worker takes one at a time), then the queue-manager goes away.
-        const mine = await waitingBurst(jobs, 'qm-restart');
-        const moved = await ctx.target.services!.restart(['queue-manager']);
-        ctx.record('restarted', moved);
-        const after = await Promise.all(mine.map((j) => jobs.get(j.id)));
-        ctx.record('the jobs after the restart', after.map((j, i) => (j ? { id: j.id.slice(0, 8), status: j.status } : { id: mine[i].id.slice(0, 8), status: 'gone' })));
-        const lost = mine.filter((_, i) => !after[i]);
-        ctx.expect(lost.length === 0, 'every job submitted before the restart is still there', `${lost.length} of ${mine.length} gone after the queue-manager restarted (kept in its memory, or cleared when it starts?)`);
-        ctx.record('the /ws socket opened before the restart', before.closedWith === undefined ? 'still open' : `closed by the server (code ${before.closedWith})`);
-        // A client that reconnects (the dashboard, a workspace) is upgraded again and hears the jobs move.
-        for (const deadline = Date.now() + 10_000; !again; await sleep(250)) {
-          try { again = await EventLog.open(ctx); } catch (e) { if (Date.now() > deadline) throw e; }
+      const { adminUsername: username, adminPassword: password } = ctx.target.secrets;
+      return withBrowser(ctx, async (b) => {
+        // The operator's dashboard is open through it all (a /ws client of the queue-manager's).
+        const page = await (await newContext(b, { httpCredentials: { username, password: password! } })).newPage();
+        await page.goto(`${origin(ctx.target)}/admin`, { waitUntil: 'load', timeout: 15_000 });
+        const live = await textsUntil(page, '#refresh-indicator', (t) => t.includes('● Live'), 8_000);
+        ctx.expect(live.at(-1)?.includes('● Live') ?? false, 'the open dashboard is "● Live" before the restart', live.at(-1));
+        const done = await restartWithJobs();
+        // Back on its own: no reload, the page's own reconnect.
+        const back = await textsUntil(page, '#refresh-indicator', (t) => t.includes('● Live'), DASHBOARD_BACK_MS);
+        ctx.record('the dashboard\'s indicator after the restart', back);
+        ctx.expect(back.at(-1)?.includes('● Live') ?? false, `the open dashboard is "● Live" again within ${DASHBOARD_BACK_MS / 1000} s, without a reload`, `it shows "${back.at(-1)}": its /ws does not reconnect`);
+        return done;
+      });
+      // The restart itself, with jobs waiting and a /ws client of our own.
+      async function restartWithJobs(): Promise<string> {
+        const jobs = new Jobs(ctx, 'queue-manager-restart');
+        let before: EventLog | undefined;
+        let again: EventLog | undefined;
+        try {
+          before = await EventLog.open(ctx);
+          // Jobs waiting (low priority: the worker takes one at a time), then the queue-manager goes away.
+          const mine = await waitingBurst(jobs, 'qm-restart');
+          const moved = await ctx.target.services!.restart(['queue-manager']);
+          ctx.record('restarted', moved);
+          const after = await Promise.all(mine.map((j) => jobs.get(j.id)));
+          ctx.record('the jobs after the restart', after.map((j, i) => (j ? { id: j.id.slice(0, 8), status: j.status } : { id: mine[i].id.slice(0, 8), status: 'gone' })));
+          const lost = mine.filter((_, i) => !after[i]);
+          ctx.expect(lost.length === 0, 'every job submitted before the restart is still there', `${lost.length} of ${mine.length} gone after the queue-manager restarted (kept in its memory, or cleared when it starts?)`);
+          ctx.record('the /ws socket opened before the restart', before.closedWith === undefined ? 'still open' : `closed by the server (code ${before.closedWith})`);
+          // A client that reconnects (the dashboard, a workspace) is upgraded again and hears the jobs move.
+          for (const deadline = Date.now() + 10_000; !again; await sleep(250)) {
+            try { again = await EventLog.open(ctx); } catch (e) { if (Date.now() > deadline) throw e; }
+          }
+          const waiting = mine.filter((_, i) => after[i]?.status === 'pending');
+          if (!waiting.length) ctx.skip(`none of the ${mine.length} jobs was still waiting after the restart (the workers had taken them all): nothing shows the queue is served again`);
+          const stuck = await servedAgain(jobs, waiting);
+          // Gone a moment later is lost all the same (a start-up routine that cleared the queue after the first answers).
+          const gone = stuck.filter((x) => x.endsWith(': gone'));
+          ctx.expect(gone.length === 0, 'every job submitted before the restart is still there', `${gone.length} of ${mine.length} gone after the queue-manager restarted (kept in its memory, or cleared when it starts?)`);
+          ctx.expect(stuck.length === 0, 'each job still waiting is then served (a worker takes it)', stuck.join('; '));
+          // Its events may trail the state read through the API by a moment.
+          const heardAll = () => waiting.every((j) => again!.about(j.id).some((e) => e.type === 'job_updated'));
+          for (const deadline = Date.now() + 3_000; !heardAll() && Date.now() < deadline;) await sleep(100);
+          const heard = waiting.filter((j) => again!.about(j.id).some((e) => e.type === 'job_updated'));
+          ctx.record('events heard on the reconnected /ws', waiting.map((j) => ({ id: j.id.slice(0, 8), events: again!.summary(j.id) })));
+          ctx.expect(heard.length === waiting.length, 'a /ws client that reconnected hears each served job\'s events', `${waiting.length - heard.length} of ${waiting.length} served jobs had no job_updated event on it`);
+          return `${mine.length} jobs kept, ${waiting.length} waiting ones served, their events heard on a reconnected /ws; the dashboard "● Live" again`;
+        } finally {
+          before?.close();
+          again?.close();
+          await jobs.cleanup();
         }
-        const waiting = mine.filter((_, i) => after[i]?.status === 'pending');
-        const stuck = await servedAgain(jobs, waiting);
-        ctx.expect(stuck.length === 0, 'each job still waiting is then served (a worker takes it)', stuck.join('; '));
-        // Its events may trail the state read through the API by a moment.
-        const heardAll = () => waiting.every((j) => again!.about(j.id).some((e) => e.type === 'job_updated'));
-        for (const deadline = Date.now() + 3_000; !heardAll() && Date.now() < deadline;) await sleep(100);
-        const heard = waiting.filter((j) => again!.about(j.id).some((e) => e.type === 'job_updated'));
-        ctx.record('events heard on the reconnected /ws', waiting.map((j) => ({ id: j.id.slice(0, 8), events: again!.summary(j.id) })));
-        if (waiting.length) ctx.expect(heard.length === waiting.length, 'a /ws client that reconnected hears each served job\'s events', `${waiting.length - heard.length} of ${waiting.length} served jobs had no job_updated event on it`);
-        return `${mine.length} jobs kept, ${waiting.length} waiting ones served, their events heard on a reconnected /ws`;
-      } finally {
-        before?.close();
-        again?.close();
-        await jobs.cleanup();
       }
     },
   }),

@@ -62,6 +62,14 @@ export const FAULTS: Fault[] = [
     apply: (t) => withService(t, 'queue-manager', (s) => { s.env.FAULT_CLEAR_QUEUE_ON_START = 'true'; }, 'queue-cleared-on-restart'),
   }),
   defineFault({
+    id: 'dashboard-never-reconnects', modes: ['host'],
+    description: 'the admin dashboard opens its /ws once: after a queue-manager restart it shows "○ Reconnecting…" for ever and the operator watches a frozen queue',
+    expect: ['resilience.queue-manager-restart'],
+    message: /its \/ws does not reconnect/,
+    standIn: 'a dashboard script whose WebSocket onclose handler does not reconnect',
+    apply: (t) => withService(t, 'admin', (s) => { s.env.FAULT_NO_WS_RECONNECT = 'true'; }, 'dashboard-never-reconnects'),
+  }),
+  defineFault({
     id: 'redis-without-password', modes: ['host'],
     description: 'Redis started without --requirepass: anyone on the VPN can read and change the queue',
     expect: ['redis.requires-password'],
@@ -244,8 +252,8 @@ export const FAULTS: Fault[] = [
     id: 'admin-empty-password', modes: ['container'],
     description: 'ADMIN_PASSWORD left empty, and a dashboard that then lets anyone in with an empty password',
     expect: ['routing.admin-auth'],
-    // The operator's real password no longer opens the dashboard.
-    collateral: ['browser.dashboard'],
+    // The operator's real password no longer opens the dashboard (nor the one left open through a restart).
+    collateral: ['browser.dashboard', 'resilience.queue-manager-restart'],
     message: /an empty password → 401; saw HTTP 200/,
     standIn: 'an admin that accepts the empty ADMIN_PASSWORD the .env left blank instead of refusing to start (the empty value itself is configuration)',
     apply: (t) => withService(t, 'admin', (s) => { s.env.ADMIN_PASSWORD = ''; s.env.FAULT_ACCEPT_EMPTY_PASSWORD = 'true'; }, 'admin-empty-password'),
@@ -304,7 +312,8 @@ export const FAULTS: Fault[] = [
     description: 'the admin dashboard container is not running',
     expect: ['health.admin', 'routing.admin-auth', 'browser.dashboard'],
     // Seen on the host too: nothing listens on 127.0.0.1:8080 any more; and there is no admin to restart.
-    collateral: ['host.listeners', 'resilience.recreated-containers'],
+    // The queue-manager restart watches the open dashboard reconnect.
+    collateral: ['host.listeners', 'resilience.recreated-containers', 'resilience.queue-manager-restart'],
     message: /GET \/admin → 401 \(asks for credentials\); saw HTTP 502/,
     apply: (t) => withService(t, 'admin', (s) => { s.enabled = false; }, 'admin-down'),
   }),
@@ -312,6 +321,8 @@ export const FAULTS: Fault[] = [
     id: 'admin-location-wrong-port', modes: ['host'],
     description: 'the /admin locations proxy to 127.0.0.1:8188 (user001\'s port) instead of 8080: /admin shows a workspace, and no dashboard',
     expect: ['health.admin', 'routing.admin-auth', 'browser.dashboard', 'resilience.recreated-containers'],
+    // The queue-manager restart watches the open dashboard reconnect.
+    collateral: ['resilience.queue-manager-restart'],
     message: /HTTP 200, not the dashboard/,
     apply: (t) => withNginx(t, 'admin-location-wrong-port', (c) => ['= /admin', '/admin/'].reduce((conf, loc) =>
       editLocation(conf, loc, (b) => b.replace(`127.0.0.1:${CONTRACT.adminPort}`, `127.0.0.1:${CONTRACT.firstUserHostPort}`)), c)),
@@ -433,6 +444,8 @@ export const FAULTS: Fault[] = [
     id: 'admin-not-live', modes: ['container'],
     description: 'the admin dashboard never opens its /ws: no "● Live", the operator sees the queue only every few seconds',
     expect: ['browser.dashboard'],
+    // Never "● Live": not before the queue-manager restart either.
+    collateral: ['resilience.queue-manager-restart'],
     message: /Live/,
     standIn: 'a dashboard whose script never opens /ws (a broken build, or a ws:// URL the HTTPS page may not open)',
     apply: (t) => withService(t, 'admin', (s) => { s.env.FAULT_NO_LIVE = 'true'; }, 'admin-not-live'),

@@ -96,3 +96,14 @@ export async function contactSheet(b: Browser, images: { caption: string; file: 
     await page.close();
   }
 }
+
+/** The texts an element shows until done(text) or the time is up (each change once). */
+export async function textsUntil(page: Page, selector: string, done: (t: string) => boolean, timeoutMs: number): Promise<string[]> {
+  const seen: string[] = [];
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((r) => setTimeout(r, 150))) {
+    const t = ((await page.locator(selector).first().textContent({ timeout: 1_000 }).catch(() => null)) ?? '').trim();
+    if (t !== seen.at(-1)) seen.push(t);
+    if (done(t)) break;
+  }
+  return seen;
+}

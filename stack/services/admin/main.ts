@@ -16,6 +16,8 @@ const NAIVE_EMPTY = process.env.FAULT_ACCEPT_EMPTY_PASSWORD === 'true';
 // Fault injection only (the catalogue's admin-not-live): a dashboard that never opens /ws and
 // lives on its 5 s poll alone, like one whose WebSocket code is broken.
 const NO_LIVE = process.env.FAULT_NO_LIVE === 'true';
+// Fault: the page opens its /ws once, and never again once it closes (a queue-manager restart).
+const NO_RECONNECT = process.env.FAULT_NO_WS_RECONNECT === 'true';
 
 // Compare digests so the time taken says nothing about length or content.
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
@@ -197,7 +199,7 @@ const PAGE = /* html */ `<!DOCTYPE html>
     ws.onmessage = scheduleRefresh;
     ws.onclose = function () {
       indicator.textContent = '○ Reconnecting…'; indicator.className = '';
-      setTimeout(connect, 3000);
+      ${NO_RECONNECT ? '' : 'setTimeout(connect, 3000);'}
     };
   }
 

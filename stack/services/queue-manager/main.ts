@@ -373,13 +373,12 @@ sub.on('message', (_channel: string, message: string) => {
 // the service starts (jobs waiting through a restart are lost).
 const FAULT_NO_JOB_TIMEOUT = process.env.FAULT_NO_JOB_TIMEOUT === 'true';
 const FAULT_CLEAR_QUEUE_ON_START = process.env.FAULT_CLEAR_QUEUE_ON_START === 'true';
-if (FAULT_CLEAR_QUEUE_ON_START) {
-  void (async () => {
-    for (let i = 0; i < 50 && !ready(); i++) await new Promise((r) => setTimeout(r, 100));
-    const ids = await redis.zrange(K.pending, 0, -1).catch(() => [] as string[]);
-    if (ids.length) await redis.del(K.pending, ...ids.map((id) => `job:${id}`)).catch(() => 0);
-  })();
-}
+// Cleared before it listens, as a start-up routine would: no request sees the queue before.
+const clearedAtStart = !FAULT_CLEAR_QUEUE_ON_START ? Promise.resolve() : (async () => {
+  for (let i = 0; i < 50 && !ready(); i++) await new Promise((r) => setTimeout(r, 100));
+  const ids = await redis.zrange(K.pending, 0, -1).catch(() => [] as string[]);
+  if (ids.length) await redis.del(K.pending, ...ids.map((id) => `job:${id}`)).catch(() => 0);
+})();
 if (JOB_TIMEOUT > 0 && !FAULT_NO_JOB_TIMEOUT) {
   let busy = false;
   setInterval(async () => {
@@ -398,13 +397,13 @@ if (JOB_TIMEOUT > 0 && !FAULT_NO_JOB_TIMEOUT) {
   }, Math.min(60_000, Math.max(1000, (JOB_TIMEOUT * 1000) / 4)));
 }
 
-router.listen(PORT, (req, socket, head) => {
+void clearedAtStart.then(() => router.listen(PORT, (req, socket, head) => {
   if (new URL(req.url ?? '/', 'http://x').pathname.replace(/\/$/, '') !== '/ws') {
     socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
     return;
   }
   wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
-});
+}));
 console.log(`queue-manager ${VERSION}: mode=${MODE} max_depth=${MAX_DEPTH} job_timeout=${JOB_TIMEOUT}s priority=${ENABLE_PRIORITY}`);
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => process.exit(0));
