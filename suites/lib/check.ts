@@ -1,7 +1,7 @@
 // A check is a small named unit: id + title + run(target) -> pass | warn | fail | skip, with evidence.
 // Failure messages read like Gatus conditions: what was expected, and what was seen.
 import type { Target, Capability } from './target.ts';
-import { BlockedError, blockedText, watchedTarget, type Watcher } from './watch.ts';
+import { BlockedError, blockedText, neverStartedEvidence, watchedTarget, type Watcher } from './watch.ts';
 
 export type Status = 'pass' | 'warn' | 'fail' | 'skip';
 export type SuiteName = 'health' | 'routing' | 'websocket' | 'tls' | 'exposure' | 'redis' | 'isolation' | 'jobs' | 'browser' | 'host' | 'resilience';
@@ -110,7 +110,7 @@ export async function runCheck(check: Check, target: Target, o: { artifactsDir?:
   if (darkNow) {
     darkNow.blocked.push(check.id);
     return { ...base, status: 'fail', message: `${blockedText(darkNow)}; not started: it restarts services, and would only wait on the dark one`,
-      evidence: darkNow.never && darkNow.detail?.length ? [{ label: `${darkNow.service} did not start: its last words`, seen: darkNow.detail }] : [],
+      evidence: neverStartedEvidence(darkNow),
       durationMs: 0, blockedBy: { service: darkNow.service, since: new Date(darkNow.since).toISOString() } };
   }
   const ac = new AbortController();
@@ -146,7 +146,7 @@ export async function runCheck(check: Check, target: Target, o: { artifactsDir?:
     const outage = r.status === 'fail' && w ? (e instanceof BlockedError ? e.outage : w.during(touched, started, Date.now())) : undefined;
     if (outage) {
       outage.blocked.push(check.id);
-      if (outage.never && outage.detail?.length) r.evidence.push({ label: `${outage.service} did not start: its last words`, seen: outage.detail });
+      r.evidence.push(...neverStartedEvidence(outage));
       r.blockedBy = { service: outage.service, since: new Date(outage.since).toISOString() };
       // The cause first; the check's own words only when they add something (not the same cause again).
       // One that never started explains all of it: what the check then saw is only its consequence.
@@ -183,7 +183,7 @@ export async function runChecks(
     const shared = phase.filter((c) => !c.exclusive && !c.quiet);
     // A quiet check only waits on its socket: it runs on its own, beside everything of its phase.
     const waiting = phase.filter((c) => c.quiet && !c.exclusive).map(one);
-    await pool([...shared.filter((c) => c.slow), ...shared.filter((c) => !c.slow)], o.concurrency ?? 6, one);
+    await pool([...shared.filter((c) => c.slow), ...shared.filter((c) => !c.slow)], o.concurrency ?? CONCURRENCY, one);
     for (const c of phase.filter((x) => x.exclusive)) await one(c);
     await Promise.all(waiting);
   }
@@ -191,6 +191,9 @@ export async function runChecks(
   if (o.watcher && target.services && target.kind === 'local') await rerunBlocked(checks, target, o.watcher, results, o);
   return checks.map((c) => results.get(c.id)!);
 }
+
+/** Checks side by side by default (first runs and reruns alike). */
+const CONCURRENCY = 6;
 
 /** Runs fn over items, at most n at a time, in order of start. */
 async function pool<T>(items: T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
@@ -227,7 +230,7 @@ async function rerunBlocked(checks: Check[], target: Target, watcher: Watcher, r
       results.set(c.id, r);
       o.onResult?.(r);
     };
-    await pool(blocked.filter((c) => !c.exclusive), 6, again);
+    await pool(blocked.filter((c) => !c.exclusive), CONCURRENCY, again);
     for (const c of blocked.filter((x) => x.exclusive)) await again(c);
   }
 }

@@ -41,6 +41,10 @@ export class BlockedError extends Error {
 }
 
 const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19);
+/** A service that never started: its last words, as a check's evidence (none otherwise). */
+export const neverStartedEvidence = (o: Outage) =>
+  (o.never && o.detail?.length ? [{ label: `${o.service} did not start: its last words`, seen: o.detail }] : []);
+
 export function blockedText(o: Outage): string {
   if (o.never) return `blocked: ${o.service} did not start (${o.probe})`;
   const a = o.after[0];
