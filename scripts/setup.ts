@@ -1,9 +1,9 @@
 // npm run setup: everything comfy-verify needs on this machine, idempotent.
 // Docker engine, the offline base image, every stack image, Chromium, the ssh client; k6's status. Prints what it did
 // and what was already there; with everything present it takes seconds.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { done, step, main, HarnessError, setQuiet } from './lib/ui.ts';
 import { ensureImages, BASE_PACKAGES } from '../stack/images.ts';
@@ -79,6 +79,30 @@ export async function ensureSshClient(): Promise<void> {
   done('ssh client: installed');
 }
 
+/** docker compose v2, pinned: verify --compose runs an operator's compose project with it (through
+ *  testcontainers). Debian 12 has only docker-compose 1.29 (no `include:`), and no registry is
+ *  reachable here, so the plugin is built from the Go module proxy (Apache-2.0): about two minutes
+ *  cold on two cores, once. `go install` refuses the module (its go.mod has exclude directives);
+ *  building inside the downloaded module works. */
+export const COMPOSE_VERSION = 'v2.40.3';
+export const COMPOSE_PLUGIN = join(process.env.HOME ?? '/root', '.docker/cli-plugins/docker-compose');
+export async function ensureCompose(): Promise<void> {
+  const v = await execa('docker', ['compose', 'version', '--short'], { reject: false });
+  if (v.exitCode === 0 && v.stdout.trim()) return done(`docker compose: ${v.stdout.trim()} (already)`);
+  const go = (await has('go')) ? 'go' : existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined;
+  if (!go) throw new HarnessError('docker compose v2 is missing and there is no Go toolchain to build it', `install the compose plugin (${COMPOSE_PLUGIN}) or Go 1.24+, then run npm run setup again`);
+  step(`docker compose: building ${COMPOSE_VERSION} from the Go module proxy (about two minutes, once)`);
+  const t = Date.now();
+  const env = { ...process.env, GOFLAGS: '-mod=mod -buildvcs=false' };
+  const dl = await execa(go, ['mod', 'download', '-json', `github.com/docker/compose/v2@${COMPOSE_VERSION}`], { env, cwd: tmpdir(), reject: false });
+  const dir = dl.exitCode === 0 ? (JSON.parse(dl.stdout) as { Dir?: string }).Dir : undefined;
+  if (!dir) throw new HarnessError(`could not download github.com/docker/compose/v2@${COMPOSE_VERSION}: ${(dl.stderr || dl.stdout).split('\n')[0]}`, 'check that the Go module proxy is reachable (go env GOPROXY)');
+  mkdirSync(dirname(COMPOSE_PLUGIN), { recursive: true });
+  const b = await execa(go, ['build', '-trimpath', '-ldflags', `-s -w -X github.com/docker/compose/v2/internal.Version=${COMPOSE_VERSION}`, '-o', COMPOSE_PLUGIN, './cmd'], { env, cwd: dir, reject: false });
+  if (b.exitCode !== 0) throw new HarnessError(`building docker compose failed: ${b.stderr.split('\n').filter(Boolean).at(-1)}`, 'see go build\'s output above, or install the compose plugin yourself');
+  done(`docker compose: ${COMPOSE_VERSION} built in ${((Date.now() - t) / 1000).toFixed(0)} s (${COMPOSE_PLUGIN})`);
+}
+
 /** k6 is AGPL-licensed, which this workplace's licence policy excludes: comfy-verify neither builds
  *  nor downloads it. The load scripts use only k6's API and run on the built-in shim; on a machine
  *  that has k6 they run unchanged under `k6 run` (README, "The same scripts on real k6"). */
@@ -96,6 +120,7 @@ export async function setup(): Promise<void> {
   await ensureImages();
   await ensureChromium();
   await ensureSshClient();
+  await ensureCompose();
   await reportK6();
   done(`setup complete in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 }
