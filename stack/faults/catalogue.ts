@@ -113,10 +113,10 @@ export const FAULTS: Fault[] = [
   }),
   defineFault({
     id: 'frontend-published-container-mode', modes: ['container'],
-    description: 'container mode: user005\'s frontend published on 127.0.0.1:8192 (nothing but nginx may be published)',
-    expect: ['exposure.host-bindings'],
-    message: /saw user005 ComfyUI listens on 127\.0\.0\.1:8192/,
-    apply: (t) => withService(t, userId(5), (s) => { s.publish = [{ hostIp: '127.0.0.1', hostPort: 8192, containerPort: CONTRACT.frontendPort }]; }, 'frontend-published-container-mode'),
+    description: 'container mode: user005\'s frontend published as "8192:8188" (every interface): a workspace reachable around nginx',
+    expect: ['exposure.host-bindings', 'exposure.public-ports'],
+    message: /saw user005 ComfyUI listens on 0\.0\.0\.0:8192/,
+    apply: (t) => withService(t, userId(5), (s) => { s.publish = [{ hostIp: '0.0.0.0', hostPort: 8192, containerPort: CONTRACT.frontendPort }]; }, 'frontend-published-container-mode'),
   }),
   defineFault({
     id: 'ws-without-upgrade-headers', modes: ['container'],
