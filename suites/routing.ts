@@ -70,6 +70,9 @@ export const routingChecks = [
     needs: ['admin'],
     async run(ctx) {
       const { adminUsername: user, adminPassword: pass } = ctx.target.secrets;
+      // The password the deployment gives its admin (compose passes an ADMIN_PASSWORD missing from
+      // .env as a blank string): empty, there is no password to keep anyone out.
+      ctx.expect(pass !== '', 'the admin dashboard has a password (ADMIN_PASSWORD)', 'an empty one: ADMIN_PASSWORD is unset or blank in what the deployment passes to the admin');
       const none = await http(ctx, '/admin', { label: 'no credentials' });
       ctx.expect(none.status === 401, 'no credentials → 401', `HTTP ${none.status}`);
       ctx.expect(/^Basic/i.test(none.headers['www-authenticate'] ?? ''), 'WWW-Authenticate: Basic', none.headers['www-authenticate'] ?? 'none');
