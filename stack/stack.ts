@@ -233,7 +233,9 @@ export interface StackDescriptor {
   /** the queue settings the stack was given (its .env's QUEUE_MODE, MAX_QUEUE_DEPTH, JOB_TIMEOUT) */
   queue?: Topology['queue'];
   /** the stand-in host's SSH server, when the stack runs one */
-  ssh?: { user: string; host: string; port: number; keyFile: string; knownHostsFile: string; containerPrefix: string };
+  ssh?: { user: string; host: string; port: number; keyFile: string; knownHostsFile: string; containerPrefix: string; containers?: Record<string, string> };
+  /** container names by service (an operator's compose project names its own); default cv-<run>-<service> */
+  containers?: Record<string, string>;
 }
 
 export function describeStack(s: Stack): StackDescriptor {

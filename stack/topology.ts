@@ -177,6 +177,8 @@ export interface TopologyOptions {
   tlsValidDays?: number;
   /** the docker CLI binary to mount into the stand-in host (sshd); default: found on PATH */
   dockerCli?: string;
+  /** the host's VPN address (an operator's REDIS_BIND_IP); default: the guide's */
+  vpnAddress?: string;
 }
 
 /** The docker CLI on this machine, so the stand-in host's `docker exec` works like the VPS's. */
@@ -194,14 +196,14 @@ export function describeTopology(o: TopologyOptions): Topology {
   const images = o.images ?? defaultImages();
   const { mode, runDir } = o;
   const hostMode = mode === 'host';
-  const vpnGw = CONTRACT.vpnAddress;
+  const vpnGw = o.vpnAddress ?? CONTRACT.vpnAddress;
   const net = (key: NetworkKey, purpose: string, subnet?: string, gateway?: string): NetworkSpec => ({
     key, name: `cv-${o.runId}-${key}`, subnet, gateway, purpose,
   });
   const networks: Record<NetworkKey, NetworkSpec> = {
     app: net('app', 'comfy-network: every app container'),
     public: net('public', 'the internet: its gateway is the host\'s public IP'),
-    vpn: net('vpn', 'the Tailscale VPN: its gateway is the host\'s VPN address', '100.99.216.0/24', vpnGw),
+    vpn: net('vpn', 'the Tailscale VPN: its gateway is the host\'s VPN address', `${vpnGw.split('.').slice(0, 3).join('.')}.0/24`, vpnGw),
   };
   const queue: QueueSettings = { mode: 'fifo', maxQueueDepth: 100, jobTimeoutSeconds: 3600, ...o.queue };
   const worker: WorkerSettings = {

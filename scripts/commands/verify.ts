@@ -3,11 +3,13 @@ import { HarnessError, step, bold, dim, EXIT } from '../lib/ui.ts';
 import { ensureReady } from '../lib/ready.ts';
 import { parseModes, parseUsers, parseNginxSource, type Command } from '../lib/args.ts';
 import { localTopology, startLocalStack } from '../../stack/run.ts';
-import { describeStack } from '../../stack/stack.ts';
+import { describeStack, type StackDescriptor } from '../../stack/stack.ts';
+import { startComposeStack } from '../../stack/compose/compose-stack.ts';
+import type { ComposeInput } from '../../stack/compose/project.ts';
 import { SUITES, ALL_CHECKS } from '../../suites/index.ts';
 import { runChecks } from '../../suites/lib/check.ts';
 import { localTarget } from '../../suites/lib/local-target.ts';
-import { buildReport, exitCode, resultLine, rootCauses, summary, writeReports, type ModeResult, type RootCause } from '../lib/report.ts';
+import { buildReport, exitCode, resultLine, rootCauses, summary, writeReports, type DeploymentNotes, type ModeResult, type RootCause } from '../lib/report.ts';
 import { Watcher } from '../../suites/lib/watch.ts';
 import { TARGET_OPTIONS, TARGET_HELP } from '../lib/config.ts';
 import { runRemote } from '../lib/remote-run.ts';
@@ -18,6 +20,14 @@ const HELP = `comfy-verify verify [--mode host|container|both] [--users N] [--su
   --nginx-site FILE runs nginx with your own site file (as written; certificates and ports mapped).
   --nginx-conf FILE runs nginx with your whole nginx.conf (as written, its includes read beside it;
   certificate paths mapped). An nginx that refuses it is a finding: NO-GO, with nginx's own words.
+comfy-verify verify --compose FILE [--env-file FILE] [--mode host|container|both] [--standin SERVICE,...] [--image SERVICE=IMAGE,...]
+  Brings up YOUR compose project (its include:d files, .env, profiles) with docker compose v2, as
+  written: host mode without the container-nginx profile plus a host nginx (the reference site, or
+  --nginx-site / --nginx-conf), container mode with the profile and your own nginx service. Changed
+  only, and listed in the report: data paths and certificate paths of the env file (moved into the
+  run directory), the VPN network (its gateway is your REDIS_BIND_IP), services that cannot run here
+  (a reserved GPU: our mock worker; --standin SERVICE: our stand-in; --image SERVICE=IMAGE: that image;
+  names or patterns such as user*), CPU limits above this machine's.
   Exit code: 0 all passed (warnings allowed), 1 a check failed, 2 the harness could not run,
   3 nothing failed but checks were not run (a partial GO; --accept-partial makes it 0).
 comfy-verify verify --target https://DOMAIN [options] [--suite NAME,...]
@@ -28,29 +38,42 @@ ${TARGET_HELP}`;
 async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: {
     ...TARGET_OPTIONS, mode: { type: 'string' }, users: { type: 'string' }, 'nginx-site': { type: 'string' }, 'nginx-conf': { type: 'string' }, suite: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    compose: { type: 'string' }, 'env-file': { type: 'string' }, standin: { type: 'string' }, image: { type: 'string' },
   } });
   if (values.help) return console.log(HELP), EXIT.ok;
   if (values.target !== undefined) return verifyRemote(selectChecks(values.suite), values, !!values['accept-partial']);
   const modes = parseModes(values.mode);
+  const compose = parseCompose(values);
   const users = parseUsers(values.users);
   const checks = selectChecks(values.suite);
+  const nginxSource = parseNginxSource(values['nginx-site'], values['nginx-conf']);
   await ensureReady();
   const t0 = Date.now();
   const all: ModeResult[] = [];
   const causes: RootCause[] = [];
+  const deployment: DeploymentNotes | undefined = compose && { source: `compose project ${compose.file}`, changes: [], warnings: [] };
   for (const mode of modes) {
-    const t = localTopology(mode, { users, nginxSource: parseNginxSource(values['nginx-site'], values['nginx-conf']) });
-    step(`${bold(mode + '-nginx mode')}: bringing up the stack (${users} users)`);
-    // An nginx that does not start is the deployment's finding (NO-GO), not the harness's: the rest
-    // of the stack comes up, and every check that needs nginx is blocked by it, with nginx's own words.
-    const stack = await startLocalStack(t, (m) => step(m), { optional: ['nginx'] });
-    const target = localTarget(describeStack(stack));
+    // A service that does not start (an nginx refusing its configuration, a compose service that
+    // exits) is the deployment's finding (NO-GO), not the harness's: the rest comes up, and every
+    // check that needs it is blocked by it, with its own last words.
+    let stack: { notStarted: Map<string, string[]>; describe(): StackDescriptor; stop(): Promise<void> };
+    if (compose) {
+      step(`${bold(mode + '-nginx mode')}: bringing up your compose project ${compose.file}`);
+      const cs = await startComposeStack({ ...compose, mode, nginxSource }, (m) => step(m));
+      deployment!.changes.push(...cs.changes.map((c) => ({ mode, ...c })));
+      deployment!.warnings.push(...cs.warnings.map((text) => ({ mode, text })));
+      stack = cs;
+    } else {
+      step(`${bold(mode + '-nginx mode')}: bringing up the stack (${users} users)`);
+      const s = await startLocalStack(localTopology(mode, { users, nginxSource }), (m) => step(m), { optional: ['nginx'] });
+      stack = { notStarted: s.notStarted, describe: () => describeStack(s), stop: () => s.stop() };
+    }
+    const target = localTarget(stack.describe());
     // Watches every service while the checks run: one that stops answering is a root cause.
     const watcher = new Watcher(target);
-    const nginxDown = stack.notStarted.get('nginx');
-    if (nginxDown) {
-      const emerg = nginxDown.filter((l) => /\[(emerg|alert|crit)\]/.test(l));
-      watcher.declareDown('nginx', (emerg.at(-1) ?? nginxDown.at(-1) ?? 'no words').replace(/^.*?\[(emerg|alert|crit)\]\s*\d+#\d+:\s*/, '[$1] '), nginxDown);
+    for (const [service, lines] of stack.notStarted) {
+      const emerg = lines.filter((l) => /\[(emerg|alert|crit)\]/.test(l));
+      watcher.declareDown(service, (emerg.at(-1) ?? lines.at(-1) ?? 'no words').replace(/^.*?\[(emerg|alert|crit)\]\s*\d+#\d+:\s*/, '[$1] '), lines);
     }
     try {
       step(`running ${checks.length} checks${checks.some((c) => c.quiet) ? ' (the idle-WebSocket check holds sockets for a minute)' : ''}`);
@@ -65,7 +88,7 @@ async function run(args: string[]): Promise<number> {
       await stack.stop();
     }
   }
-  const report = buildReport('local stack', modes, all, Date.now() - t0, causes);
+  const report = buildReport(compose ? `compose project ${compose.file}` : 'local stack', modes, all, Date.now() - t0, causes, deployment);
   const files = writeReports(report);
   console.log(summary(report));
   console.log(dim(`reports: ${files.join(', ')}`));
@@ -80,6 +103,24 @@ async function verifyRemote(checks: ReturnType<typeof selectChecks>, values: Par
   console.log(summary(report));
   console.log(dim(`reports: ${files.join(', ')}`));
   return exitCode(report, acceptPartial);
+}
+
+/** --compose and its companions; undefined without --compose (the other three need it). */
+function parseCompose(v: { compose?: string; 'env-file'?: string; standin?: string; image?: string; users?: string }): ComposeInput | undefined {
+  const list = (x?: string) => (x ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (!v.compose) {
+    const stray = (['env-file', 'standin', 'image'] as const).find((k) => v[k] !== undefined);
+    if (stray) throw new HarnessError(`--${stray} needs --compose`, 'give --compose docker-compose.yml too, or leave --' + stray + ' out');
+    return undefined;
+  }
+  if (v.users !== undefined) throw new HarnessError('--users does not go with --compose', 'the users are the compose project\'s own (user001 … in its users file)');
+  const images: Record<string, string> = {};
+  for (const pair of list(v.image)) {
+    const i = pair.indexOf('=');
+    if (i < 1 || i === pair.length - 1) throw new HarnessError(`--image ${pair}: expected SERVICE=IMAGE`, 'for example --image queue-manager=registry.example/qm:1.4');
+    images[pair.slice(0, i)] = pair.slice(i + 1);
+  }
+  return { file: v.compose, envFile: v['env-file'], standins: list(v.standin), images };
 }
 
 export function selectChecks(suites: string | undefined) {

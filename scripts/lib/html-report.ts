@@ -141,8 +141,16 @@ ${go && r.partial ? `<ul class="notrun">${r.partial.reasons.map((x) => `<li>not 
 </table></div></section>
 ${(r.rootCauses ?? []).length ? `<section class="attention rootcauses"><h2>Root cause${r.rootCauses!.length > 1 ? 's' : ''}</h2><ul>${r.rootCauses!.map((x) =>
     `<li><b>${esc(x.service)}</b> ${x.never ? 'did not start' : `stopped answering at ${esc(x.since.slice(11, 19))}`}${r.modes.length > 1 ? ` <span class="dim">(${esc(modeWord(x.mode))})</span>` : ''}${x.after[0] ? `, after <code>${esc(x.after[0])}</code>` : ''}${x.until ? `; it answered again at ${esc(x.until.slice(11, 19))}` : ''}.<br><span class="dim">${esc(x.probe)}.${x.detail?.length ? `</span><pre>${esc(x.detail.join('\n'))}</pre><span class="dim">` : ''} Blocked: ${x.blocked.length ? x.blocked.map((id) => `<code>${esc(id)}</code>`).join(', ') : 'no check'}.</span></li>`).join('')}</ul></section>` : ''}
+${r.deployment ? deploymentHtml(r.deployment, r.modes.length > 1) : ''}
 ${attention.length ? `<section class="attention"><h2>Needs attention</h2><ul>${attention.map((x) =>
     `<li>${badge(x.status)} <a href="#${anchor(x)}">${esc(x.title)}</a> <span class="dim">(${esc(suiteTitle(x.suite))}${r.modes.length > 1 ? `, ${esc(modeWord(x.mode))}` : ''})</span><br><span class="dim">${esc(x.message)}</span></li>`).join('')}</ul></section>` : ''}`;
+}
+
+/** verify --compose: the project as run, every change from the operator's files with its reason. */
+function deploymentHtml(d: NonNullable<VerifyReport['deployment']>, modes: boolean): string {
+  return `<section class="deployment"><h2>Your compose project, as run here</h2><p>${esc(d.source)}: used as written, but for these changes.</p>
+<table class="kv">${d.changes.map((c) => `<tr><th>${esc(c.what)}${modes ? ` <span class="dim">(${esc(modeWord(c.mode))})</span>` : ''}</th><td>${esc(c.why)}</td></tr>`).join('')}</table>
+${d.warnings.length ? `<p>docker compose warned:</p><ul>${[...new Set(d.warnings.map((w) => w.text))].map((w) => `<li><code>${esc(w)}</code></li>`).join('')}</ul>` : ''}</section>`;
 }
 
 function faultsHtml(f: NonNullable<ReportExtras['faults']>): string {

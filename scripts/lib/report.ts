@@ -58,6 +58,14 @@ export interface VerifyReport {
   counts: Record<Status, number>;
   durationMs: number;
   generatedAt: string;
+  /** verify --compose: the operator's project, what was changed to run it here and why, compose's warnings */
+  deployment?: DeploymentNotes;
+}
+
+export interface DeploymentNotes {
+  source: string;
+  changes: { mode: string; what: string; why: string }[];
+  warnings: { mode: string; text: string }[];
 }
 
 const ICON: Record<Status, string> = { pass: green('✔'), warn: yellow('⚠'), fail: red('✖'), skip: dim('–') };
@@ -67,7 +75,7 @@ export function resultLine(r: ModeResult): string {
   return redact(`${ICON[r.status]} ${dim(`[${r.mode}]`)} ${r.id.padEnd(34)} ${r.status === 'pass' ? dim(r.message) : r.message} ${dim(ms)}${r.rerun ? dim(` (rerun ${r.rerun})`) : ''}`);
 }
 
-export function buildReport(target: string, modes: string[], checks: ModeResult[], durationMs: number, causes: RootCause[] = []): VerifyReport {
+export function buildReport(target: string, modes: string[], checks: ModeResult[], durationMs: number, causes: RootCause[] = [], deployment?: DeploymentNotes): VerifyReport {
   const counts: Record<Status, number> = { pass: 0, warn: 0, fail: 0, skip: 0 };
   for (const c of checks) counts[c.status]++;
   const inProfile = checks.filter((c) => !c.outOfProfile);
@@ -79,7 +87,7 @@ export function buildReport(target: string, modes: string[], checks: ModeResult[
     : undefined;
   return {
     target, modes, checks, verdict: counts.fail ? 'NO-GO' : 'GO', ...(causes.length ? { rootCauses: causes } : {}), ...(partial ? { partial } : {}),
-    counts, durationMs, generatedAt: new Date().toISOString(),
+    counts, durationMs, generatedAt: new Date().toISOString(), ...(deployment ? { deployment } : {}),
   };
 }
 
@@ -105,6 +113,7 @@ export function summary(r: VerifyReport): string {
       red(bold(`  ROOT CAUSE${r.modes.length > 1 ? ` [${x.mode}]` : ''}: ${causeText(x)}${x.after[0] ? `, after ${x.after[0]}` : ''}${x.until ? ` (answered again at ${x.until.slice(11, 19)})` : ''}`)),
       dim(`    ${x.probe}; blocked ${x.blocked.length ? x.blocked.join(', ') : 'no check'}`),
     ]),
+    ...(r.deployment ? [dim(`  ${r.deployment.source}: run as written but for ${r.deployment.changes.length} change(s) listed in the report${r.deployment.warnings.length ? `; compose warned: ${[...new Set(r.deployment.warnings.map((w) => w.text))].join('; ')}` : ''}`)] : []),
     ...(r.verdict === 'GO' && r.partial ? [...r.partial.reasons.map((x) => `  ${dim('–')} not run: ${x}`), dim('  (exit code 3; --accept-partial makes a partial GO exit 0)')] : []),
     ...r.checks.filter((x) => x.status === 'fail').map((x) => `  ${red('✖')} [${x.mode}] ${x.id}: ${x.message}${x.rerun ? dim(` (rerun ${x.rerun})`) : ''}`),
     ...r.checks.filter((x) => x.status === 'warn').map((x) => `  ${yellow('⚠')} [${x.mode}] ${x.id}: ${x.message}`),

@@ -9,7 +9,7 @@ import { dockerServiceControl } from './service-control.ts';
 import { sshHost } from './ssh-host.ts';
 
 export function localTarget(d: StackDescriptor, o: { allowWrites?: boolean; faults?: boolean; hostAccess?: 'ssh' | 'direct' } = {}): Target {
-  const name = (svc: string) => containerName(d.runId, svc);
+  const name = (svc: string) => d.containers?.[svc] ?? containerName(d.runId, svc);
   const direct: HostAccess = {
     where: 'this machine, standing for the VPS host',
     run: async (cmd) => execa(cmd[0], cmd.slice(1), { reject: false }) as never,

@@ -17,6 +17,8 @@ export interface SshSettings {
   knownHostsFile?: string;
   /** container names are <prefix><service>: the guide's comfy-user001 → prefix "comfy-" */
   containerPrefix: string;
+  /** names that do not follow the prefix (a compose project's worker-1 for the service "worker") */
+  containers?: Record<string, string>;
   /** run commands with `sudo -n` (ss -p, ufw and the private key need root) */
   sudo?: boolean;
   connectTimeoutS?: number;
@@ -80,8 +82,8 @@ export function sshHost(s: SshSettings): SshHostAccess {
     where,
     layout: s.layout,
     run: ssh,
-    serviceExec: (service, cmd) => ssh(['docker', 'exec', `${s.containerPrefix}${service}`, ...cmd]),
-    inspect: (services, format) => ssh(['docker', 'inspect', '--format', format, ...services.map((x) => `${s.containerPrefix}${x}`)]),
+    serviceExec: (service, cmd) => ssh(['docker', 'exec', s.containers?.[service] ?? `${s.containerPrefix}${service}`, ...cmd]),
+    inspect: (services, format) => ssh(['docker', 'inspect', '--format', format, ...services.map((x) => s.containers?.[x] ?? `${s.containerPrefix}${x}`)]),
     async preflight() {
       // The first command also opens the shared connection the others reuse.
       const r = await ssh(['true']);
