@@ -25,7 +25,12 @@ const PLAIN: ServiceName[] = ['redis', 'nginx'];
 /** What an image needs beyond the base: nginx gets the `nginx` user the official nginx images run
  *  their workers as, so an nginx.conf written for them (`user nginx;`) runs as written. */
 const EXTRA: Partial<Record<ServiceName, string[]>> = {
-  nginx: ['RUN useradd --system --no-create-home --shell /usr/sbin/nologin nginx'],
+  // htpasswd (apache2-utils) makes the participants' bcrypt files, as an operator does (`htpasswd -B`);
+  // the nginx user reads them through the www-data group, like Debian's own workers.
+  nginx: [
+    'RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends apache2-utils && rm -rf /var/lib/apt/lists/*',
+    'RUN useradd --system --no-create-home --shell /usr/sbin/nologin -G www-data nginx',
+  ],
 };
 
 const dockerfile = (name: ServiceName, bundled: boolean) => [

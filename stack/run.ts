@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { writeFileSync, readFileSync, rmSync } from 'node:fs';
-import { describeTopology, type NginxMode, type TopologyOptions, type Topology } from './topology.ts';
+import { describeTopology, userId, type NginxMode, type TopologyOptions, type Topology } from './topology.ts';
 import { Stack, type Progress } from './stack.ts';
 import { registerSecret } from './secrets.ts';
 
@@ -24,6 +24,13 @@ export function generateSecrets(env: NodeJS.ProcessEnv = process.env): Topology[
 }
 
 export const LOCAL_JOB_TIMEOUT_S = 8;
+
+/** Per-participant passwords for --user-auth, generated per run like the guide's secrets. */
+export function generateUserPasswords(users: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let n = 1; n <= users; n++) registerSecret(out[userId(n)] = randomBytes(12).toString('base64url'));
+  return out;
+}
 
 export function localTopology(mode: NginxMode, o: Partial<TopologyOptions> = {}): Topology {
   const runId = o.runId ?? newRunId();

@@ -1,9 +1,9 @@
 // Turns a Topology into running containers (testcontainers), and back into nothing.
 // Also applies a changed topology (a fault) by recreating only the services it touches.
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true'; // no registry for Ryuk's image; we clean up by label
-import { mkdirSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync, rmSync, readFileSync, readdirSync } from 'node:fs';
 import { execa } from 'execa';
-import { frontends, type Topology, type ServiceSpec, type NetworkKey, CONTRACT } from './topology.ts';
+import { frontends, type Topology, type ServiceSpec, type NetworkKey, CONTRACT, IMAGE_TAG } from './topology.ts';
 import { ServiceContainer, NotReadyError, type StartedServiceContainer } from './containers/service-container.ts';
 import { labelsFor, removeByLabel } from './containers/labels.ts';
 import { makeCa, makeServerCert, writeTls } from './tls.ts';
@@ -48,6 +48,7 @@ export class Stack {
     const ca = makeCa({ commonName: 'comfy-verify test CA' });
     writeTlsFor(t, ca);
     writeFileSync(`${t.runDir}/nginx/nginx.conf`, renderNginxConf(t));
+    await writeHtpasswd(t);
     const networks = await creating;
     const stack = new Stack(t, networks, ca.certPem, new Map(), ca);
     try {
@@ -111,9 +112,12 @@ export class Stack {
     for (const s of next.services) if (s.enabled && !this.containers.has(s.name)) changed.add(s.name);
     const conf = renderNginxConf(next);
     const confChanged = conf !== readFileSync(`${next.runDir}/nginx/nginx.conf`, 'utf8');
-    const tlsChanged = JSON.stringify(next.tls) !== JSON.stringify(prev.tls);
+    // Certificates and htpasswd files are read through mounts: rewritten, then nginx reloads.
+    const authChanged = JSON.stringify(next.userAuth) !== JSON.stringify(prev.userAuth);
+    const tlsChanged = JSON.stringify(next.tls) !== JSON.stringify(prev.tls) || authChanged;
     if (confChanged) writeFileSync(`${next.runDir}/nginx/nginx.conf`, conf);
-    if (tlsChanged) writeTlsFor(next, this.caKey);
+    if (JSON.stringify(next.tls) !== JSON.stringify(prev.tls)) writeTlsFor(next, this.caKey);
+    if (authChanged) await writeHtpasswd(next);
     // Only its configuration or certificate changed (files it reads through mounts): nginx is reloaded,
     // as an operator does after an edit, unless its container changed too.
     let reloadNginx = (confChanged || tlsChanged) && !changed.has('nginx') && this.containers.has('nginx');
@@ -206,6 +210,21 @@ function writeTlsFor(t: Topology, trusted: ReturnType<typeof makeCa>): void {
   writeTls(`${t.runDir}/tls`, ca, server);
 }
 
+/** One htpasswd file per participant, bcrypt (`htpasswd -B`, as an operator makes them), readable
+ *  by nginx's workers through the www-data group. Passwords go in on stdin, never on a command line. */
+async function writeHtpasswd(t: Topology): Promise<void> {
+  if (!t.userAuth) return;
+  const dir = `${t.runDir}/htpasswd`;
+  // The directory itself stays: nginx and the host see it through bind mounts of this very inode.
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(dir)) rmSync(`${dir}/${f}`, { force: true });
+  const input = Object.entries(t.userAuth.passwords).map(([u, p]) => `${u}:${p}\n`).join('');
+  const mode = t.userAuth.fileMode.toString(8);
+  await execa('docker', ['run', '--rm', '-i', '--network', 'none', '--label', 'comfy-verify=1', '--label', `comfy-verify.run=${t.runId}`, '-v', `${dir}:/out`,
+    `comfy-verify/nginx:${IMAGE_TAG}`, 'sh', '-c',
+    `while IFS=: read -r u p; do printf '%s' "$p" | htpasswd -iBc /out/"$u" "$u" 2>/dev/null || exit 1; done; chown root:www-data /out/*; chmod ${mode} /out/*`], { input });
+}
+
 async function createNetworks(t: Topology): Promise<Record<NetworkKey, NetworkInfo>> {
   const labels = Object.entries(labelsFor(t.runId)).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
   const created = await Promise.all(Object.values(t.networks).map(async (n) => {
@@ -236,6 +255,8 @@ export interface StackDescriptor {
   ssh?: { user: string; host: string; port: number; keyFile: string; knownHostsFile: string; containerPrefix: string; containers?: Record<string, string> };
   /** container names by service (an operator's compose project names its own); default cv-<run>-<service> */
   containers?: Record<string, string>;
+  /** per-participant workspace passwords (--user-auth) */
+  userCredentials?: Record<string, string>;
 }
 
 export function describeStack(s: Stack): StackDescriptor {
@@ -243,6 +264,7 @@ export function describeStack(s: Stack): StackDescriptor {
   return {
     runId: t.runId, mode: t.mode, domain: t.domain, users: t.users, secrets: t.secrets,
     publicAddress: s.publicAddress, vpnAddress: s.vpnAddress, caPem: s.caPem, runDir: t.runDir, queue: t.queue,
+    ...(t.userAuth ? { userCredentials: t.userAuth.passwords } : {}),
     ...(s.has('sshd') ? { ssh: sshLogin(t.runDir, t.runId) } : {}),
   };
 }

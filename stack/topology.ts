@@ -125,6 +125,17 @@ export interface WorkerSettings {
   completes: boolean;
 }
 
+export interface UserAuth {
+  /** each participant's password (secrets, generated per run) */
+  passwords: Record<string, string>;
+  /** whose htpasswd file each user's location references (itself, unless a fault says otherwise) */
+  fileFor: Record<string, string>;
+  /** the files' mode (0640: nginx's workers read them through their group, nobody else) */
+  fileMode: number;
+}
+/** Where nginx (and the host) keep the participants' htpasswd files, one per participant. */
+export const HTPASSWD_DIR = '/etc/nginx/htpasswd';
+
 export interface Topology {
   runId: string;
   mode: NginxMode;
@@ -141,6 +152,9 @@ export interface Topology {
   worker: WorkerSettings;
   /** ids of faults applied, for the record */
   faults: string[];
+  /** per-participant HTTP Basic auth on /userNNN/ (--user-auth), as an operator sets it up with
+   *  `htpasswd -B`: one file per participant, referenced by that participant's location only */
+  userAuth?: UserAuth;
 }
 
 /** sshd is harness plumbing (the stand-in host), not a platform service: always the base image. */
@@ -179,6 +193,8 @@ export interface TopologyOptions {
   dockerCli?: string;
   /** the host's VPN address (an operator's REDIS_BIND_IP); default: the guide's */
   vpnAddress?: string;
+  /** per-participant Basic auth on the workspaces: the passwords (see Topology.userAuth) */
+  userAuth?: Record<string, string>;
 }
 
 /** The docker CLI on this machine, so the stand-in host's `docker exec` works like the VPS's. */
@@ -267,6 +283,7 @@ export function describeTopology(o: TopologyOptions): Topology {
   }
   const tlsDir = `${runDir}/tls`;
   const certDir = CONTRACT.certDir(domain);
+  const htpasswdMount: Mount[] = o.userAuth ? [{ source: `${runDir}/htpasswd`, target: HTPASSWD_DIR, readonly: true }] : [];
   add({
     name: 'nginx', kind: 'nginx', image: images.nginx,
     networks: hostMode ? [] : ['app'],
@@ -280,6 +297,7 @@ export function describeTopology(o: TopologyOptions): Topology {
     mounts: [
       { source: tlsDir, target: certDir, readonly: true },
       { source: data('outputs'), target: CONTRACT.hostOutputsDir, readonly: true },
+      ...htpasswdMount,
     ],
     files: [{ source: `${runDir}/nginx/nginx.conf`, target: '/etc/nginx/nginx.conf' }],
     ready: { tcp: CONTRACT.httpsPort },
@@ -320,6 +338,7 @@ export function describeTopology(o: TopologyOptions): Topology {
       { source: data('outputs'), target: CONTRACT.hostOutputsDir, readonly: true },
       { source: '/var/run/docker.sock', target: '/var/run/docker.sock' },
       { source: o.dockerCli ?? findDockerCli(), target: '/usr/local/bin/docker', readonly: true },
+      ...htpasswdMount,
     ],
     files: [{ source: `${runDir}/nginx/nginx.conf`, target: '/etc/cv-host/nginx.conf' }],
     ready: { tcp: CONTRACT.sshPort },
@@ -331,6 +350,7 @@ export function describeTopology(o: TopologyOptions): Topology {
     nginx: { source: o.nginxSource ?? { kind: 'reference' }, transforms: [] },
     tls: { domain, altNames: [domain], notBefore: new Date(now - DAY), notAfter: new Date(now + (o.tlsValidDays ?? 89) * DAY) },
     queue, worker, faults: [],
+    ...(o.userAuth ? { userAuth: { passwords: o.userAuth, fileFor: Object.fromEntries(userList(users).map((u) => [u, u])), fileMode: 0o640 } } : {}),
   };
 }
 

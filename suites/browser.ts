@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright';
 import { defineCheck, type CheckContext } from './lib/check.ts';
 import { each } from './lib/http.ts';
-import { withBrowser, newContext, origin, pageProblems, handshakes, screenshotsDir, contactSheet, textsUntil } from './lib/browser.ts';
+import { withBrowser, newContext, workspaceAuth, origin, pageProblems, handshakes, screenshotsDir, contactSheet, textsUntil } from './lib/browser.ts';
 import { Jobs, outputFiles, removeOutputs, probeUser, sleep, FINISHED, type Job } from './lib/jobs.ts';
 import { tagMetadata } from './lib/writes.ts';
 
@@ -36,6 +36,7 @@ export const browserChecks = [
         let camera = Promise.resolve();
         await each(ctx.target.users, async (u) => {
           const page = await context.newPage();
+          await page.setExtraHTTPHeaders(workspaceAuth(ctx.target, u)); // the participant's own credentials, when configured
           const problems = pageProblems(page);
           const ws = await handshakes(page);
           const wsPath = `/${u}/ws`;
@@ -82,6 +83,7 @@ export const browserChecks = [
       try {
         return await withBrowser(ctx, async (b) => {
           const page = await (await newContext(b)).newPage();
+          await page.setExtraHTTPHeaders(workspaceAuth(ctx.target, user));
           // What the extension sends is checked as sent; the job is then tagged on its way, so it is
           // recognisable as ours in the queue's history like every job the harness makes.
           let sent: { user_id?: unknown; priority?: unknown; metadata?: Record<string, unknown> } | undefined;

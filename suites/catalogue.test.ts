@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { FAULTS } from '../stack/faults/catalogue.ts';
+import { FAULTS, catalogueUserAuth, testPasswords } from '../stack/faults/catalogue.ts';
 import { editLocation, withNginx, STAND_IN_SWITCH } from '../stack/faults/fault.ts';
 import { footprint } from '../stack/faults/batches.ts';
 import { describeTopology } from '../stack/topology.ts';
@@ -7,7 +7,7 @@ import { renderNginxConf } from '../stack/nginx/render.ts';
 import { ALL_CHECKS } from './index.ts';
 
 const secrets = { redisPassword: 'r'.repeat(64), adminUsername: 'admin', adminPassword: 'a'.repeat(32) };
-const clean = (mode: 'host' | 'container') => describeTopology({ runId: 't', runDir: '/tmp/cv-unit', mode, secrets });
+const clean = (mode: 'host' | 'container') => describeTopology({ runId: 't', runDir: '/tmp/cv-unit', mode, secrets, ...(catalogueUserAuth(mode) ? { userAuth: testPasswords() } : {}) });
 
 describe('fault catalogue', () => {
   it('has unique ids, each fault naming existing checks', () => {

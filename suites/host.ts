@@ -11,11 +11,11 @@ import { CONTRACT, userHostPort } from '../stack/topology.ts';
 
 const DAY = 86_400_000;
 type Run = { exitCode: number; stdout: string; stderr: string };
-const firstLine = (r: Run) => (r.stderr.trim() || r.stdout.trim()).split('\n')[0] ?? '';
+export const firstLine = (r: Run) => (r.stderr.trim() || r.stdout.trim()).split('\n')[0] ?? '';
 /** exit 127 (the shell), or sudo's words: the tool is not installed on the host. */
 const notInstalled = (r: Run) => r.exitCode === 127 || (r.exitCode !== 0 && /command not found/i.test(r.stderr));
 
-async function hostRun(ctx: CheckContext, cmd: string[]): Promise<Run> {
+export async function hostRun(ctx: CheckContext, cmd: string[]): Promise<Run> {
   const r = await ctx.target.host!.run(cmd);
   ctx.record(cmd.join(' '), { exitCode: r.exitCode, stdout: r.stdout.slice(0, 1500), ...(r.stderr ? { stderr: r.stderr.slice(0, 300) } : {}) }, `on ${ctx.target.host!.where}`);
   if (r.exitCode === 255 && /ssh|connect|Permission denied/i.test(r.stderr)) ctx.fail(`SSH to the host failed: ${firstLine(r)}`);

@@ -8,6 +8,7 @@ import { tlsChecks } from './tls.ts';
 import { exposureChecks } from './exposure.ts';
 import { redisChecks } from './redis.ts';
 import { isolationChecks } from './isolation.ts';
+import { accessChecks } from './access.ts';
 import { jobsChecks } from './jobs.ts';
 import { browserChecks } from './browser.ts';
 import { hostChecks } from './host.ts';
@@ -21,6 +22,7 @@ export const SUITES: { name: SuiteName; title: string; checks: Check[] }[] = [
   { name: 'exposure', title: 'Port exposure', checks: exposureChecks },
   { name: 'redis', title: 'Redis', checks: redisChecks },
   { name: 'isolation', title: 'User isolation', checks: isolationChecks },
+  { name: 'access', title: 'Participant access', checks: accessChecks },
   { name: 'jobs', title: 'Jobs end to end', checks: jobsChecks },
   { name: 'browser', title: 'In the browser', checks: browserChecks },
   { name: 'host', title: 'Host (over SSH)', checks: hostChecks },

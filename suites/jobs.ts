@@ -192,6 +192,14 @@ export const jobsChecks = [
         let removed = false;
         for (let attempt = 1; attempt <= 3 && !removed; attempt++) {
           const job = await jobs.submit({ user_id: probeUser('cancel'), priority: 3, label: 'submit a low-priority job' });
+          // What any participant can do to this job through the public URL: the queue API takes no credentials.
+          if (attempt === 1) {
+            const list = await http(ctx, '/api/jobs?limit=500', { label: 'another participant lists the jobs (no credentials)', bodySnippet: 0 });
+            const listed = list.status === 200 && list.body.includes(job.id);
+            const patch = await http(ctx, `/api/jobs/${job.id}/priority?priority=3`, { method: 'PATCH', label: 'another participant changes its priority (no credentials)' });
+            const done = [...(listed ? ['listed it (GET /api/jobs)'] : []), ...(patch.status === 200 ? ['changed its priority (PATCH)'] : [])];
+            ctx.warn(`the queue API takes no credentials: through the public URL any participant ${[...done, 'cancelled it (DELETE)'].join(', ')} for a job of another user_id; the platform relies on participants not doing so`);
+          }
           const del = await http(ctx, `/api/jobs/${job.id}`, { method: 'DELETE', label: 'cancel it while pending' });
           ctx.expect(del.status === 204, 'DELETE /api/jobs/{id} → 204', `HTTP ${del.status}`);
           const after = await jobs.get(job.id);

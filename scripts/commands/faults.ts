@@ -2,12 +2,13 @@ import { parseArgs } from 'node:util';
 import { HarnessError, step, bold, dim, green, red, yellow, EXIT } from '../lib/ui.ts';
 import { ensureReady } from '../lib/ready.ts';
 import { parseModes, type Command } from '../lib/args.ts';
-import { localTopology, startLocalStack } from '../../stack/run.ts';
+import { localTopology, startLocalStack, generateUserPasswords } from '../../stack/run.ts';
+import { CONTRACT } from '../../stack/topology.ts';
 import { describeStack } from '../../stack/stack.ts';
 import { ALL_CHECKS } from '../../suites/index.ts';
 import type { CheckResult } from '../../suites/lib/check.ts';
 import { localTarget } from '../../suites/lib/local-target.ts';
-import { FAULTS, faultById } from '../../stack/faults/catalogue.ts';
+import { FAULTS, faultById, catalogueUserAuth } from '../../stack/faults/catalogue.ts';
 import { runCatalogue, type CatalogueReport } from '../../suites/lib/fault-runner.ts';
 import { writeText, REPORTS_DIR } from '../lib/report.ts';
 import { redactDeep } from '../../stack/secrets.ts';
@@ -21,7 +22,7 @@ const HELP = `comfy-verify faults [--mode host|container|both] [--fault ID,...] 
 
 async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: {
-    mode: { type: 'string' }, fault: { type: 'string' }, list: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    mode: { type: 'string' }, fault: { type: 'string' }, list: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, 'user-auth': { type: 'boolean' },
   } });
   if (values.help) return console.log(HELP), EXIT.ok;
   if (values.list) {
@@ -39,8 +40,12 @@ async function run(args: string[]): Promise<number> {
     const faults = chosen.filter((f) => f.modes.includes(mode));
     if (!faults.length) continue;
     step(`${bold(mode + '-nginx mode')}: bringing up the stack, then ${faults.length} faults in batches`);
-    const stack = await startLocalStack(localTopology(mode), (m) => step(m));
-    const target = localTarget(describeStack(stack), { faults: true });
+    // Container mode runs with per-user auth (its faults need it), host mode without (the warning's
+    // side); --user-auth puts it on both.
+    const auth = values['user-auth'] || catalogueUserAuth(mode);
+    const stack = await startLocalStack(localTopology(mode, auth ? { userAuth: generateUserPasswords(CONTRACT.users) } : {}), (m) => step(m));
+    // The participants' passwords as the stack has them now (a fault may give them all one).
+    const target = localTarget(describeStack(stack), { faults: true, userCredentials: () => stack.topology.userAuth?.passwords });
     try {
       const rep = await runCatalogue(stack, faults, ALL_CHECKS, target, (m) => console.log(m));
       records.push(...rep.faults);

@@ -2,11 +2,11 @@
 // name with --resolve and our CA, the `load` command run as an operator runs it (a child process).
 // Never the real comfy.ahelme.net: every run passes --resolve to a local address.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { localTopology, startLocalStack } from '../../stack/run.ts';
+import { localTopology, startLocalStack, generateUserPasswords } from '../../stack/run.ts';
 import { describeStack, containerName, type Stack, type StackDescriptor } from '../../stack/stack.ts';
 import { localTarget } from '../../suites/lib/local-target.ts';
 import { ROOT } from '../../stack/images.ts';
@@ -21,14 +21,18 @@ let reports: string;
 const cli = (args: string[]) => execa(TSX, [join(ROOT, 'scripts/cli.ts'), 'load', ...args], {
   cwd: mkdtempSync(join(tmpdir(), 'cv-cwd-')), reject: false, all: true, timeout: 180_000, env: { COMFY_VERIFY_REPORTS: reports },
 });
-const remote = () => ['--target', `https://${d.domain}`, '--resolve', d.publicAddress, '--ca', `${d.runDir}/tls/ca.pem`];
+let creds: string;
+const remote = () => ['--target', `https://${d.domain}`, '--resolve', d.publicAddress, '--ca', `${d.runDir}/tls/ca.pem`, '--user-credentials', creds];
 const report = () => JSON.parse(readFileSync(join(reports, 'load', 'summary.json'), 'utf8')) as LoadReport;
 const queue = async () => JSON.parse((await localTarget(d).request('/api/queue/status')).body) as { pending_jobs: number; running_jobs: number };
 
 beforeAll(async () => {
-  // A quick mock GPU, as `npm run load` uses: the platform is under test, not the GPU.
-  stack = await startLocalStack(localTopology('container', { worker: { delayMs: 200 } }));
+  // A quick mock GPU, as `npm run load` uses: the platform is under test, not the GPU. Each workspace
+  // behind its participant's own Basic auth, as a live deployment: every participant logs in.
+  stack = await startLocalStack(localTopology('container', { worker: { delayMs: 200 }, userAuth: generateUserPasswords(20) }));
   d = describeStack(stack);
+  creds = join(mkdtempSync(join(tmpdir(), 'cv-creds-')), 'participants.txt');
+  writeFileSync(creds, Object.entries(d.userCredentials!).map(([u, p]) => `${u}:${p}\n`).join(''));
   reports = mkdtempSync(join(tmpdir(), 'cv-reports-'));
 }, 300_000);
 

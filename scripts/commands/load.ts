@@ -6,7 +6,7 @@ import { ensureReady } from '../lib/ready.ts';
 import type { Command } from '../lib/args.ts';
 import { REPORTS_DIR, writeText } from '../lib/report.ts';
 import { ROOT } from '../../stack/images.ts';
-import { localTopology, startLocalStack, newRunId } from '../../stack/run.ts';
+import { localTopology, startLocalStack, generateUserPasswords, newRunId } from '../../stack/run.ts';
 import { describeStack, type Stack } from '../../stack/stack.ts';
 import { localTarget } from '../../suites/lib/local-target.ts';
 import type { Target } from '../../suites/lib/target.ts';
@@ -50,7 +50,7 @@ async function run(args: string[]): Promise<number> {
     scenario: { type: 'string', default: 'workshop' }, users: { type: 'string' }, duration: { type: 'string' }, think: { type: 'string' },
     'ramp-max': { type: 'string' }, 'ramp-step': { type: 'string' }, 'ramp-hold': { type: 'string' }, 'worker-delay': { type: 'string' },
     target: { type: 'string' }, 'allow-writes': { type: 'boolean' }, resolve: { type: 'string' }, ca: { type: 'string' },
-    'env-file': { type: 'string' }, config: { type: 'string' },
+    'env-file': { type: 'string' }, config: { type: 'string' }, 'user-credentials': { type: 'string' }, 'user-auth': { type: 'boolean' },
     env: { type: 'string', short: 'e', multiple: true }, help: { type: 'boolean', short: 'h' },
   } });
   if (v.help) return console.log(HELP), EXIT.ok;
@@ -84,12 +84,12 @@ async function run(args: string[]): Promise<number> {
     // A real deployment: only with consent, bounded, and every write tagged and cleaned up.
     if (!v['allow-writes']) throw new HarnessError(`refusing to load ${v.target}: the load test submits jobs there`, 'add --allow-writes if that is what you want (jobs are tagged comfy-verify and deleted where the API allows)');
     if ((scenario === 'workshop' ? durationMs : scenario === 'ramp' ? rampMs : 0) > REMOTE_MAX_MS) throw new HarnessError('against a remote target a run may last at most 15 minutes', 'shorten --duration (or --ramp-hold / --ramp-max)');
-    const c = loadRemoteConfig({ target: v.target, resolve: v.resolve, ca: v.ca, 'allow-writes': true, 'env-file': v['env-file'], config: v.config });
+    const c = loadRemoteConfig({ target: v.target, resolve: v.resolve, ca: v.ca, 'allow-writes': true, 'env-file': v['env-file'], config: v.config, 'user-credentials': v['user-credentials'] });
     target = await openRemoteTarget(c);
     baseUrl = `${c.url}`; resolveTo = c.resolve; caFile = c.caFile; workspaces = c.users;
   } else {
     await ensureReady();
-    const t = localTopology('container', { worker: { delayMs: workerDelay } });
+    const t = localTopology('container', { worker: { delayMs: workerDelay }, ...(v['user-auth'] ? { userAuth: generateUserPasswords(20) } : {}) });
     step(`bringing up the local stack (container-nginx mode, 20 users, mock GPU worker ${workerDelay} ms per job)`);
     stack = await startLocalStack(t, (m) => step(m));
     const d = describeStack(stack);
@@ -121,6 +121,8 @@ async function loadRun(o: LoadRunOptions): Promise<number> {
     RAMP_START: String(o.rampStep), RAMP_STEP: String(o.rampStep), RAMP_MAX: String(o.rampMax),
     ...(o.think ? { THINK: o.think } : {}), ...(o.rampHold ? { RAMP_HOLD: o.rampHold } : {}),
     ...(o.resolveTo ? { RESOLVE: o.resolveTo } : {}), ...(o.caFile ? { SSL_CERT_FILE: o.caFile } : {}), ...o.extraEnv,
+    // Each participant opens their workspace with their own password (user:password lines; a secret).
+    ...(o.target.userCredentials() ? { USER_CREDENTIALS: Object.entries(o.target.userCredentials()!).map(([u, p]) => `${u}:${p}`).join('\n') } : {}),
   };
   const obs = new Observer();
   const logged = new Map<string, number>();

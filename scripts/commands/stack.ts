@@ -2,19 +2,22 @@ import { parseArgs } from 'node:util';
 import { HarnessError, step, done, bold, dim, EXIT } from '../lib/ui.ts';
 import { ensureReady } from '../lib/ready.ts';
 import { parseMode, parseUsers, parseNginxSource, type Command } from '../lib/args.ts';
-import { localTopology, startLocalStack } from '../../stack/run.ts';
+import { writeFileSync } from 'node:fs';
+import { localTopology, startLocalStack, generateUserPasswords } from '../../stack/run.ts';
 import { CONTRACT, userList, userHostPort } from '../../stack/topology.ts';
 import { removeByLabel, countByLabel } from '../../stack/containers/labels.ts';
 
-const HELP = `comfy-verify stack up [--mode host|container] [--users N]
+const HELP = `comfy-verify stack up [--mode host|container] [--users N] [--user-auth]
   Brings up the local stand-in platform (redis, queue-manager, admin, N user frontends,
   nginx, mock GPU worker, vantage probes), prints every URL, stays up until Ctrl-C.
+  --user-auth: each /userNNN/ behind HTTP Basic auth with a password per participant (bcrypt
+  htpasswd files, one per participant); the passwords go to a user:password file in the run dir.
 comfy-verify stack down
   Removes every container, network and volume comfy-verify left behind.`;
 
 async function stackCommandRun(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: {
-    mode: { type: 'string' }, users: { type: 'string' }, 'nginx-site': { type: 'string' }, 'nginx-conf': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    mode: { type: 'string' }, users: { type: 'string' }, 'nginx-site': { type: 'string' }, 'nginx-conf': { type: 'string' }, help: { type: 'boolean', short: 'h' }, 'user-auth': { type: 'boolean' },
   } });
   if (values.help || !positionals[0]) return console.log(HELP), EXIT.ok;
   if (positionals[0] === 'down') {
@@ -33,11 +36,13 @@ async function stackCommandRun(args: string[]): Promise<number> {
   const mode = parseMode(values.mode);
   const users = parseUsers(values.users);
   await ensureReady();
-  const t = localTopology(mode, { users, nginxSource: parseNginxSource(values['nginx-site'], values['nginx-conf']) });
+  const t = localTopology(mode, { users, nginxSource: parseNginxSource(values['nginx-site'], values['nginx-conf']), ...(values['user-auth'] ? { userAuth: generateUserPasswords(users) } : {}) });
   step(`bringing up the ${mode}-nginx stack with ${users} users (run ${t.runId})`);
   const t0 = Date.now();
   const stack = await startLocalStack(t, (m) => step(m));
   done(`stack up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const credFile = `${t.runDir}/user-credentials.txt`;
+  if (t.userAuth) writeFileSync(credFile, Object.entries(t.userAuth.passwords).map(([u, p]) => `${u}:${p}\n`).join(''), { mode: 0o600 });
   const d = t.domain;
   console.log(`
 ${bold('Public URLs')} (the domain resolves to the host's public address ${stack.publicAddress}):
@@ -53,7 +58,8 @@ ${bold('Credentials')} ${dim('(never printed)')}:
   admin: user "${t.secrets.adminUsername}", password from ADMIN_PASSWORD, or generated for this run
   redis: password from REDIS_PASSWORD, or generated for this run
   both are in: docker inspect cv-${t.runId}-admin / cv-${t.runId}-redis
-${bold('CA')}: ${t.runDir}/tls/ca.pem
+${t.userAuth ? `  participants: ${credFile} (user:password, for --user-credentials; htpasswd files in ${t.runDir}/htpasswd)
+` : ''}${bold('CA')}: ${t.runDir}/tls/ca.pem
 
 Press Ctrl-C to stop and remove everything.`);
   // Until Ctrl-C (run.ts removes the stack); the timer keeps the event loop alive.

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { HarnessError, step, bold, dim, EXIT } from '../lib/ui.ts';
 import { ensureReady } from '../lib/ready.ts';
 import { parseModes, parseUsers, parseNginxSource, type Command } from '../lib/args.ts';
-import { localTopology, startLocalStack } from '../../stack/run.ts';
+import { localTopology, startLocalStack, generateUserPasswords } from '../../stack/run.ts';
 import { describeStack, type StackDescriptor } from '../../stack/stack.ts';
 import { startComposeStack } from '../../stack/compose/compose-stack.ts';
 import type { ComposeInput } from '../../stack/compose/project.ts';
@@ -14,7 +14,7 @@ import { Watcher } from '../../suites/lib/watch.ts';
 import { TARGET_OPTIONS, TARGET_HELP } from '../lib/config.ts';
 import { runRemote } from '../lib/remote-run.ts';
 
-const HELP = `comfy-verify verify [--mode host|container|both] [--users N] [--suite NAME,...] [--nginx-site FILE | --nginx-conf FILE]
+const HELP = `comfy-verify verify [--mode host|container|both] [--users N] [--suite NAME,...] [--nginx-site FILE | --nginx-conf FILE] [--user-auth]
   Brings up the local stack in each nginx mode (default: both), runs every suite against it,
   prints a GO / NO-GO verdict, writes reports/index.html (open it), verify.json and junit.xml.
   --nginx-site FILE runs nginx with your own site file (as written; certificates and ports mapped).
@@ -28,6 +28,8 @@ comfy-verify verify --compose FILE [--env-file FILE] [--mode host|container|both
   run directory), the VPN network (its gateway is your REDIS_BIND_IP), services that cannot run here
   (a reserved GPU: our mock worker; --standin SERVICE: our stand-in; --image SERVICE=IMAGE: that image;
   names or patterns such as user*), CPU limits above this machine's.
+  --user-auth puts each /userNNN/ behind HTTP Basic auth, one bcrypt htpasswd file and password per
+  participant (generated per run); every suite then opens workspaces with their owner's credentials.
   Exit code: 0 all passed (warnings allowed), 1 a check failed, 2 the harness could not run,
   3 nothing failed but checks were not run (a partial GO; --accept-partial makes it 0).
 comfy-verify verify --target https://DOMAIN [options] [--suite NAME,...]
@@ -38,7 +40,7 @@ ${TARGET_HELP}`;
 async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: {
     ...TARGET_OPTIONS, mode: { type: 'string' }, users: { type: 'string' }, 'nginx-site': { type: 'string' }, 'nginx-conf': { type: 'string' }, suite: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-    compose: { type: 'string' }, 'env-file': { type: 'string' }, standin: { type: 'string' }, image: { type: 'string' },
+    compose: { type: 'string' }, 'env-file': { type: 'string' }, standin: { type: 'string' }, image: { type: 'string' }, 'user-auth': { type: 'boolean' },
   } });
   if (values.help) return console.log(HELP), EXIT.ok;
   if (values.target !== undefined) return verifyRemote(selectChecks(values.suite), values, !!values['accept-partial']);
@@ -65,7 +67,7 @@ async function run(args: string[]): Promise<number> {
       stack = cs;
     } else {
       step(`${bold(mode + '-nginx mode')}: bringing up the stack (${users} users)`);
-      const s = await startLocalStack(localTopology(mode, { users, nginxSource }), (m) => step(m), { optional: ['nginx'] });
+      const s = await startLocalStack(localTopology(mode, { users, nginxSource, ...(values['user-auth'] ? { userAuth: generateUserPasswords(users) } : {}) }), (m) => step(m), { optional: ['nginx'] });
       stack = { notStarted: s.notStarted, describe: () => describeStack(s), stop: () => s.stop() };
     }
     const target = localTarget(stack.describe());

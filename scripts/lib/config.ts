@@ -27,6 +27,7 @@ export const TARGET_OPTIONS = {
   'container-prefix': { type: 'string' }, 'outputs-dir': { type: 'string' },
   users: { type: 'string' }, mode: { type: 'string' },
   'env-file': { type: 'string' }, config: { type: 'string' }, 'accept-partial': { type: 'boolean' },
+  'user-credentials': { type: 'string' },
 } as const;
 type FlagName = keyof typeof TARGET_OPTIONS;
 export type TargetFlags = Partial<Record<FlagName, string | boolean>>;
@@ -45,6 +46,8 @@ export const TARGET_HELP = `  --target https://DOMAIN[:PORT]  the deployment (de
   --users N, --mode host|container   override NUM_USERS and USE_HOST_NGINX
   --env-file PATH       the platform's .env (default ./.env when present)
   --config FILE         JSON settings: .env names or flag names (default ./comfy-verify.config.json when present)
+  --user-credentials FILE  the participants' workspace passwords, user:password per line (as kept beside
+                        the htpasswd file; also COMFY_VERIFY_USER_CREDENTIALS): workspaces are opened with them
   --accept-partial      exit 0 on a GO although checks were not run (for want of SSH, VPN, --allow-writes...)`;
 
 export type { RemoteConfig };
@@ -185,6 +188,9 @@ export function loadRemoteConfig(flags: TargetFlags, env: NodeJS.ProcessEnv = pr
   };
   const queue = { mode: queueMode as QueueMode | undefined, maxQueueDepth: int('MAX_QUEUE_DEPTH', settings.MAX_QUEUE_DEPTH, 0), jobTimeout: int('JOB_TIMEOUT', settings.JOB_TIMEOUT, 1) };
 
+  const credPath = file('--user-credentials', str('user-credentials') ?? (env.COMFY_VERIFY_USER_CREDENTIALS || undefined));
+  const userCredentials = credPath && existsSync(credPath) ? parseUserCredentials(readFileSync(credPath, 'utf8'), credPath, problems) : undefined;
+
   if (bool('allow-disruption') && !bool('allow-writes')) problems.push('--allow-disruption needs --allow-writes (the resilience checks submit jobs)');
   if (bool('allow-disruption') && !ssh) problems.push('--allow-disruption needs --ssh USER@HOST (containers are restarted with the host\'s docker)');
   if (problems.length) throw new HarnessError(problems.join('\n✖ '), problems.length > 1 ? `${problems.length} settings to fix` : undefined);
@@ -192,6 +198,25 @@ export function loadRemoteConfig(flags: TargetFlags, env: NodeJS.ProcessEnv = pr
     url: url!.origin, domain: url!.hostname, httpsPort: url!.port ? Number(url!.port) : 443, users: n, mode, vpnAddress,
     vpnVantage: !!vpnFlag, resolve: resolveTo, caFile, caPem, allowWrites: bool('allow-writes'), allowDisruption: bool('allow-disruption'), ssh,
     secrets: { adminUsername: settings.ADMIN_USERNAME || 'admin', adminPassword: settings.ADMIN_PASSWORD || undefined, redisPassword: settings.REDIS_PASSWORD || undefined },
-    layout, queue, sources,
+    layout, queue, sources, ...(userCredentials ? { userCredentials } : {}),
   };
+}
+
+/** user:password lines (# comments and blank lines ignored). Passwords are secrets from the first
+ *  moment: a malformed line is reported by its number, never its text. */
+export function parseUserCredentials(text: string, where: string, problems: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) return;
+    const colon = line.indexOf(':');
+    const user = colon > 0 ? line.slice(0, colon) : '';
+    const pass = colon > 0 ? line.slice(colon + 1) : '';
+    if (pass) registerSecret(pass);
+    if (!/^user\d{3}$/.test(user) || !pass) problems.push(`${where} line ${i + 1}: expected userNNN:password`);
+    else if (out[user] !== undefined) problems.push(`${where} line ${i + 1}: ${user} listed twice`);
+    else out[user] = pass;
+  });
+  if (!Object.keys(out).length && !problems.some((p) => p.startsWith(where))) problems.push(`${where}: no user:password line`);
+  return out;
 }

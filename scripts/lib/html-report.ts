@@ -63,6 +63,7 @@ const SUITE_INFO: Record<string, [title: string, what: string]> = {
   exposure: ['Port exposure', 'From the internet only 80 and 443 (and 22) are open; internal services listen on loopback or the VPN only.'],
   redis: ['Redis', 'Redis answers on the VPN address with its password, refuses commands without it, and is closed to the internet.'],
   isolation: ['User isolation', 'One participant cannot see or fetch another participant\'s files.'],
+  access: ['Participant access', 'Each workspace opens with its own participant\'s password, and no other.'],
   jobs: ['Jobs', 'A job goes through the queue to a worker and back.'],
   browser: ['Browser', 'The pages work in a real browser.'],
   resilience: ['Resilience', 'What an operator fears mid-session: a restarted container is found again by nginx at its new address; Redis restarting loses no waiting job, and the queue-manager says so and recovers on its own.'],

@@ -1,11 +1,11 @@
 import { describe, it, expect } from 'vitest';
-import { FAULTS } from './catalogue.ts';
+import { FAULTS, catalogueUserAuth, testPasswords } from './catalogue.ts';
 import { footprint, planBatches, composeFaults } from './batches.ts';
 import { describeTopology } from '../topology.ts';
 import { renderNginxConf } from '../nginx/render.ts';
 
 const secrets = { redisPassword: 'r'.repeat(64), adminUsername: 'admin', adminPassword: 'a'.repeat(32) };
-const clean = (mode: 'host' | 'container') => describeTopology({ runId: 't', runDir: '/tmp/cv-unit', mode, secrets });
+const clean = (mode: 'host' | 'container') => describeTopology({ runId: 't', runDir: '/tmp/cv-unit', mode, secrets, ...(catalogueUserAuth(mode) ? { userAuth: testPasswords() } : {}) });
 
 describe.each(['host', 'container'] as const)('fault batches (%s mode)', (mode) => {
   const t = clean(mode);

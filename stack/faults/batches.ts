@@ -48,6 +48,11 @@ export function footprint(clean: Topology, f: Fault): Footprint {
     const other = !a || !b || JSON.stringify({ ...a, env: {} }) !== JSON.stringify({ ...b, env: {} });
     services.set(name, { env, other });
   }
+  // Participants whose workspace credentials it changes (their password, or the file their location reads).
+  for (const u of Object.keys(t.userAuth?.passwords ?? {})) {
+    const [a, b] = [clean.userAuth, t.userAuth!];
+    if (a?.passwords[u] !== b.passwords[u] || a?.fileFor[u] !== b.fileFor[u]) for (const x of [u, b.fileFor[u]]) users.add(x);
+  }
   const { transforms: _a, ...cleanNginx } = clean.nginx;
   const { transforms: _b, ...faultNginx } = t.nginx;
   return {

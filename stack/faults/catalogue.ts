@@ -1,8 +1,8 @@
 // The fault catalogue: deployment mistakes that would ruin a workshop, each injected into the
 // stack and each naming the checks that must turn red. `npm run faults` proves every one caught.
 import { fileURLToPath } from 'node:url';
-import { CONTRACT, userId, type Topology } from '../topology.ts';
-import { defineFault, withService, withNginx, editLocation, clone, type Fault } from './fault.ts';
+import { CONTRACT, userId, userList, type NginxMode, type Topology } from '../topology.ts';
+import { defineFault, withService, withNginx, withUserAuth, editLocation, clone, type Fault } from './fault.ts';
 
 const DAY = 86_400_000;
 const GUIDE_SITE_FILE = fileURLToPath(new URL('../../fixtures/nginx/guide-host-site.conf', import.meta.url));
@@ -523,12 +523,54 @@ export const FAULTS: Fault[] = [
     standIn: 'a queue-manager whose request model accepts anything (validation removed)',
     apply: (t) => withService(t, 'queue-manager', (s) => { s.env.FAULT_LAX_JOB_VALIDATION = 'true'; }, 'job-validation-lax'),
   }),
+  // Participant access (issue 11): the catalogue's container-mode stack runs with per-user auth.
+  defineFault({
+    id: 'participants-share-one-password', modes: ['container'],
+    description: 'every participant given the same password (one handed out to the room): anyone opens any workspace under its owner\'s name',
+    expect: ['access.cross-user'],
+    message: /user\d{3}'s password \(as user\d{3}\) opens \/user\d{3}\//,
+    apply: (t) => withUserAuth(t, 'participants-share-one-password', (a) => {
+      const one = a.passwords.user001;
+      for (const u of Object.keys(a.passwords)) a.passwords[u] = one;
+    }),
+  }),
+  defineFault({
+    id: 'workspace-without-auth', modes: ['container'],
+    description: 'user007\'s location without auth_basic (left out of an edit): anyone on the internet opens that workspace',
+    // Its location reads no htpasswd file any more: user007 has no entry nginx uses.
+    expect: ['access.workspace-auth', 'access.cross-user', 'access.htpasswd-files'],
+    message: /\/user007\/ → HTTP 200/,
+    apply: (t) => withNginx(t, 'workspace-without-auth', (c) => editLocation(c, '/user007/', (body) => body.replace(/^\s*auth_basic(_user_file)?\s[^\n]*\n/gm, ''))),
+  }),
+  defineFault({
+    id: 'workspace-reads-another-users-file', modes: ['container'],
+    description: 'user005\'s location reads user013\'s htpasswd file (a copy-paste slip): user013 opens user005\'s workspace, user005 is locked out',
+    expect: ['access.cross-user', 'access.own-credentials', 'access.htpasswd-files'],
+    // user005, locked out of their own workspace, is locked out of everything in it.
+    collateral: ['health.frontends', 'routing.user-identity', 'websocket.user-upgrade', 'isolation.view-traversal', 'browser.workspaces'],
+    message: /user013's password opens \/user005\//,
+    apply: (t) => withUserAuth(t, 'workspace-reads-another-users-file', (a) => { a.fileFor.user005 = 'user013'; }),
+  }),
+  defineFault({
+    id: 'htpasswd-world-readable', modes: ['container'],
+    description: 'the participants\' htpasswd files world-readable (mode 644): any local account can copy the password hashes',
+    expect: ['access.htpasswd-files'],
+    message: /world-readable \(mode 644\)/,
+    apply: (t) => withUserAuth(t, 'htpasswd-world-readable', (a) => { a.fileMode = 0o644; }),
+  }),
 ];
+
+/** The catalogue's stacks: container mode with per-participant Basic auth (the access faults need
+ *  it), host mode without (where access.workspace-auth warns): both sides proved in one run. */
+export const catalogueUserAuth = (mode: NginxMode) => mode === 'container';
 
 export function faultById(id: string): Fault {
   const f = FAULTS.find((x) => x.id === id);
   if (!f) throw new Error(`no fault ${id}; known: ${FAULTS.map((x) => x.id).join(', ')}`);
   return f;
 }
+
+/** Passwords for a unit test's topology (the stack generates its own per run). */
+export const testPasswords = (users = CONTRACT.users) => Object.fromEntries(userList(users).map((u) => [u, `pw-${u}`]));
 
 export type { Fault, Topology };

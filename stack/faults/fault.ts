@@ -44,6 +44,15 @@ export function withService(t: Topology, name: string, edit: (s: ServiceSpec) =>
   return c;
 }
 
+/** Changes the participants' Basic auth (the stack must run with --user-auth: the catalogue's container mode does). */
+export function withUserAuth(t: Topology, faultId: string, edit: (a: NonNullable<Topology['userAuth']>) => void): Topology {
+  if (!t.userAuth) throw new Error(`fault ${faultId} needs a stack with per-user auth (--user-auth)`);
+  const c = clone(t);
+  edit(c.userAuth!);
+  c.faults.push(faultId);
+  return c;
+}
+
 export function withNginx(t: Topology, faultId: string, apply: (conf: string) => string): Topology {
   const c = clone(t);
   c.nginx.transforms.push({ id: faultId, apply: (conf) => {

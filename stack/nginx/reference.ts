@@ -35,6 +35,8 @@ export interface ReferenceOptions {
    *  what most hand-written configs do, and a fault here (a recreated container is then unreachable,
    *  or worse, another container that took its address is reached instead) */
   resolveAtStart?: boolean;
+  /** per-participant Basic auth: the htpasswd file each user's location reads */
+  userAuthFile?: (id: string) => string;
 }
 
 export interface Upstreams {
@@ -136,12 +138,14 @@ function landingPage(domain: string, users: number): string {
 }
 
 /** One user's locations: exact `/userNNN` redirects, `/userNNN/` proxies with the prefix stripped. */
-function userLocations(n: number, up: Upstreams, dynamic: boolean): string[] {
+function userLocations(n: number, up: Upstreams, dynamic: boolean, authFile?: (id: string) => string): string[] {
   const id = userId(n);
   return [
     `# ${id}: ${up.user(n)}`,
     ...block(`location = /${id}`, [`return 301 /${id}/$is_args$args;`]),
     ...block(`location /${id}/`, [
+      // This participant's own file only: one file for everyone would let any participant in anywhere.
+      ...(authFile ? [`auth_basic "ComfyUI workspace ${id}";`, `auth_basic_user_file ${authFile(id)};`] : []),
       ...proxyTo(up.user(n), { dynamic, strip: `/${id}/` }),
       ...proxyHeaders({ ws: true, prefix: `/${id}` }),
       ...longTimeouts,
@@ -226,7 +230,7 @@ export function referenceSite(o: ReferenceOptions): string {
     ...block('location /outputs/', [`alias ${outputs};`, 'autoindex off;']),
     '',
     `# User frontends: ${o.users} users, ${o.mode === 'host' ? 'loopback ports 8188+' : 'Docker DNS names, port 8188'}.`,
-    ...Array.from({ length: o.users }, (_, k) => userLocations(k + 1, up, dynamic)).flat(),
+    ...Array.from({ length: o.users }, (_, k) => userLocations(k + 1, up, dynamic, o.userAuthFile)).flat(),
     '',
     '# Anything else (unknown users included) does not exist.',
     ...block('location /', ['return 404;']),

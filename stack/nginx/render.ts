@@ -1,7 +1,7 @@
 // The nginx.conf a stack runs: the reference site or the operator's own file, then any
 // fault transforms. Certificates and outputs sit where the guide's site file expects them.
 import { readFileSync } from 'node:fs';
-import { CONTRACT, type Topology } from '../topology.ts';
+import { CONTRACT, HTPASSWD_DIR, type Topology } from '../topology.ts';
 import { referenceSite, nginxMainConf } from './reference.ts';
 import { loadOperatorSite, loadOperatorMain } from './operator.ts';
 
@@ -14,7 +14,8 @@ export function renderNginxConf(t: Topology): string {
   const conf = src.kind === 'operator-main'
     ? loadOperatorMain(src.file, { certPath, keyPath })
     : nginxMainConf(src.kind === 'reference'
-      ? referenceSite({ domain: t.domain, users: t.users, mode: t.mode, certPath, keyPath, outputsDir: `${CONTRACT.hostOutputsDir}/`, resolveAtStart: t.nginx.resolveAtStart })
+      ? referenceSite({ domain: t.domain, users: t.users, mode: t.mode, certPath, keyPath, outputsDir: `${CONTRACT.hostOutputsDir}/`, resolveAtStart: t.nginx.resolveAtStart,
+        userAuthFile: t.userAuth && ((id) => `${HTPASSWD_DIR}/${t.userAuth!.fileFor[id] ?? id}`) })
       : loadOperatorSite(readFileSync(src.file, 'utf8'), { certPath, keyPath }), { mode: t.mode });
   return t.nginx.transforms.reduce((c, tr) => tr.apply(c), conf);
 }

@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright';
 import type { CheckContext } from './check.ts';
-import type { Target } from './target.ts';
+import { basicHeader, type Target } from './target.ts';
 import { REPORTS_DIR } from '../../stack/images.ts';
 
 export const CHROMIUM_PATH = process.env.COMFY_VERIFY_CHROMIUM || '/usr/bin/chromium';
@@ -22,6 +22,12 @@ export function launch(t: Target): Promise<Browser> {
   // --ignore-certificate-errors besides the context's ignoreHTTPSErrors: the context setting alone was
   // seen not to take (playwright#32801; here a dashboard check red under an untrusted certificate).
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, '--ignore-certificate-errors', ...resolverArgs(t)] });
+}
+
+/** The participant's own workspace credentials as a header (none configured: none). */
+export function workspaceAuth(target: Target, user: string): Record<string, string> {
+  const pass = target.userCredentials()?.[user];
+  return pass === undefined ? {} : { authorization: basicHeader(user, pass) };
 }
 
 export function newContext(b: Browser, o: { httpCredentials?: { username: string; password: string } } = {}): Promise<BrowserContext> {

@@ -4,7 +4,7 @@ import type { Target, Capability } from './target.ts';
 import { BlockedError, blockedText, neverStartedEvidence, watchedTarget, type Watcher } from './watch.ts';
 
 export type Status = 'pass' | 'warn' | 'fail' | 'skip';
-export type SuiteName = 'health' | 'routing' | 'websocket' | 'tls' | 'exposure' | 'redis' | 'isolation' | 'jobs' | 'browser' | 'host' | 'resilience';
+export type SuiteName = 'health' | 'routing' | 'websocket' | 'tls' | 'exposure' | 'redis' | 'isolation' | 'access' | 'jobs' | 'browser' | 'host' | 'resilience';
 
 export interface EvidenceItem {
   label: string;
@@ -244,5 +244,6 @@ const CAPABILITY_TEXT: Record<Capability, string> = {
   'redis-password': 'the Redis password (REDIS_PASSWORD)',
   faults: 'control of the stack',
   disrupt: 'restarting the platform\'s containers (the local stack, or --allow-disruption with --ssh: it interrupts participants)',
+  'user-credentials': 'the participants\' workspace passwords (--user-credentials FILE)',
 };
 export const describeCapability = (c: Capability) => CAPABILITY_TEXT[c];

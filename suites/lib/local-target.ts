@@ -8,7 +8,7 @@ import { createTarget, containerVantage, selfVantage, type Target, type HostAcce
 import { dockerServiceControl } from './service-control.ts';
 import { sshHost } from './ssh-host.ts';
 
-export function localTarget(d: StackDescriptor, o: { allowWrites?: boolean; faults?: boolean; hostAccess?: 'ssh' | 'direct' } = {}): Target {
+export function localTarget(d: StackDescriptor, o: { allowWrites?: boolean; faults?: boolean; hostAccess?: 'ssh' | 'direct'; userCredentials?: () => Record<string, string> | undefined } = {}): Target {
   const name = (svc: string) => d.containers?.[svc] ?? containerName(d.runId, svc);
   const direct: HostAccess = {
     where: 'this machine, standing for the VPS host',
@@ -22,7 +22,7 @@ export function localTarget(d: StackDescriptor, o: { allowWrites?: boolean; faul
     name: `local stack (${d.mode} nginx)`, kind: 'local', mode: d.mode, domain: d.domain, users: d.users,
     resolveTo: d.publicAddress, vpnAddress: d.vpnAddress, caPem: d.caPem,
     secrets: { adminUsername: d.secrets.adminUsername, adminPassword: d.secrets.adminPassword, redisPassword: d.secrets.redisPassword },
-    allowWrites: o.allowWrites ?? true, faults: o.faults, services,
+    allowWrites: o.allowWrites ?? true, faults: o.faults, services, userCredentials: o.userCredentials ?? d.userCredentials,
     queue: d.queue && { mode: d.queue.mode, maxQueueDepth: d.queue.maxQueueDepth, jobTimeout: d.queue.jobTimeoutSeconds },
     vantages: {
       public: containerVantage('public', name('probe-public'), `a container on the "internet" network, probing the host's public address ${d.publicAddress}`),

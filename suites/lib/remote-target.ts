@@ -29,6 +29,8 @@ export interface RemoteConfig {
   allowDisruption?: boolean;
   ssh?: { user: string; host: string; port: number; keyFile?: string; knownHostsFile?: string; sudo: boolean; containerPrefix: string };
   secrets: { adminUsername: string; adminPassword?: string; redisPassword?: string };
+  /** --user-credentials: each participant's workspace password */
+  userCredentials?: Record<string, string>;
   layout: { certPath: string; keyPath: string; outputsDir: string };
   queue: { mode?: QueueMode; maxQueueDepth?: number; jobTimeout?: number };
   /** where settings came from, lowest precedence first, for the run's header */
@@ -48,7 +50,7 @@ export async function openRemoteTarget(c: RemoteConfig): Promise<Target> {
   const target = createTarget({
     name: `${c.url}${via}`, kind: 'remote', mode: c.mode, domain: c.domain, users: c.users,
     resolveTo: c.resolve, vpnAddress: c.vpnAddress, caPem: c.caPem, httpsPort: c.httpsPort,
-    secrets: c.secrets, allowWrites: c.allowWrites, queue: c.queue,
+    secrets: c.secrets, allowWrites: c.allowWrites, queue: c.queue, userCredentials: c.userCredentials,
     vantages: {
       public: selfVantage('public', `this machine (${hostname()}), on the internet`),
       ...(c.vpnVantage ? { vpn: selfVantage('vpn', `this machine (${hostname()}), on the tailnet`) } : {}),

@@ -10,7 +10,7 @@ import { userList, CONTRACT, type NginxMode, type QueueMode } from '../../stack/
 import { tcpScan, redisCommand, type ScanResult, type RedisReply } from '../../stack/services/lib/probes.ts';
 import { registerSecret } from '../../stack/secrets.ts';
 
-export type Capability = 'write' | 'public-vantage' | 'vpn-vantage' | 'host' | 'admin' | 'redis-password' | 'faults' | 'disrupt';
+export type Capability = 'write' | 'public-vantage' | 'vpn-vantage' | 'host' | 'admin' | 'redis-password' | 'faults' | 'disrupt' | 'user-credentials';
 
 /** One service restarted by a resilience check: its address on the app network before and after. */
 export interface Restarted { service: string; before: string; after: string }
@@ -46,7 +46,15 @@ export interface RequestOptions {
   maxBody?: number;
   /** also return the body's bytes (HttpResult.raw) */
   raw?: boolean;
+  /** whose workspace credentials go with it: default the participant whose /userNNN/ it asks for
+   *  (when credentials are configured); null none; an explicit Authorization header wins */
+  as?: string | null;
 }
+
+/** The HTTP Basic header for user:password. */
+export const basicHeader = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+/** The participant whose workspace a path is (/userNNN/...), if any. */
+export const workspaceOf = (path: string) => /^\/(user\d+)(\/|$|\?)/.exec(path)?.[1];
 
 /** The deployment's declared queue settings (its .env: QUEUE_MODE, MAX_QUEUE_DEPTH, JOB_TIMEOUT),
  *  when known: checks compare the queue's behaviour with them, and skip what needs an unknown one. */
@@ -120,11 +128,13 @@ export interface Target {
   host?: HostAccess;
   /** present with the 'disrupt' capability */
   services?: ServiceControl;
+  /** each participant's workspace password (--user-credentials; the local stack's with --user-auth) */
+  userCredentials(): Readonly<Record<string, string>> | undefined;
   request(path: string, o?: RequestOptions): Promise<HttpResult>;
   /** notes that a check reached this URL another way (a browser page): watched targets count it */
   touch?(url: string): void;
   /** opens a WebSocket to wss://domain<path>; resolves once open (or rejects with the HTTP status) */
-  websocket(path: string, o?: { headers?: Record<string, string>; timeoutMs?: number }): Promise<WebSocket>;
+  websocket(path: string, o?: { headers?: Record<string, string>; timeoutMs?: number; as?: string | null }): Promise<WebSocket>;
   tlsProbe(o?: { minVersion?: tls.SecureVersion; maxVersion?: tls.SecureVersion; servername?: string }): Promise<TlsProbe>;
   close(): Promise<void>;
 }
@@ -149,11 +159,25 @@ export interface TargetSettings {
   host?: HostAccess;
   faults?: boolean;
   services?: ServiceControl;
+  /** participants' workspace passwords; a function when they change under the target (faults) */
+  userCredentials?: Record<string, string> | (() => Record<string, string> | undefined);
 }
 
 export function createTarget(s: TargetSettings): Target {
   registerSecret(s.secrets.adminPassword);
   registerSecret(s.secrets.redisPassword);
+  const creds = () => {
+    const c = typeof s.userCredentials === 'function' ? s.userCredentials() : s.userCredentials;
+    if (c) for (const p of Object.values(c)) registerSecret(p);
+    return c && Object.keys(c).length ? c : undefined;
+  };
+  /** Headers with the workspace credentials of `as` (default: the path's participant) added. */
+  const withAuth = (path: string, headers: Record<string, string> | undefined, as: string | null | undefined) => {
+    if (as === null || Object.keys(headers ?? {}).some((k) => k.toLowerCase() === 'authorization')) return headers;
+    const who = as ?? workspaceOf(path);
+    const pass = who ? creds()?.[who] : undefined;
+    return pass === undefined ? headers : { ...headers, authorization: basicHeader(who!, pass) };
+  };
   const lookup: LookupFunction | undefined = s.resolveTo
     ? ((_host: string, opts: { all?: boolean }, cb: (...a: unknown[]) => void) =>
         opts?.all ? cb(null, [{ address: s.resolveTo, family: 4 }]) : cb(null, s.resolveTo, 4)) as unknown as LookupFunction
@@ -178,18 +202,20 @@ export function createTarget(s: TargetSettings): Target {
   if (s.secrets.redisPassword !== undefined) caps.add('redis-password');
   if (s.faults) caps.add('faults');
   if (s.services) caps.add('disrupt');
+  if (creds()) caps.add('user-credentials');
 
   return {
     name: s.name, kind: s.kind, mode: s.mode, domain: s.domain, users: userList(s.users),
     publicAddress: s.resolveTo ?? s.domain, vpnAddress: s.vpnAddress, httpPort, httpsPort,
     capabilities: caps, trustedCas: s.caPem ? [s.caPem] : [], secrets: s.secrets, queue: s.queue ?? {}, vantages: s.vantages, host: s.host, services: s.services,
+    userCredentials: creds,
 
     async request(path, o = {}) {
       const url = `${origin(o.scheme ?? 'https')}${path}`;
       const method = o.method ?? 'GET';
       const t0 = Date.now();
       const r = await undiciRequest(url, {
-        method: method as never, headers: o.headers, body: o.body, dispatcher: agent,
+        method: method as never, headers: withAuth(path, o.headers, o.as), body: o.body, dispatcher: agent,
         headersTimeout: o.timeoutMs ?? 15_000, bodyTimeout: o.timeoutMs ?? 15_000,
       });
       const bytes = Buffer.from(await r.body.arrayBuffer());
@@ -203,7 +229,7 @@ export function createTarget(s: TargetSettings): Target {
     websocket(path, o = {}) {
       return new Promise((resolve, reject) => {
         const ws = new WebSocket(`${origin('https').replace(/^https/, 'wss')}${path}`, {
-          secureContext, servername: s.domain, lookup, headers: o.headers, handshakeTimeout: o.timeoutMs ?? 10_000, rejectUnauthorized: false,
+          secureContext, servername: s.domain, lookup, headers: withAuth(path, o.headers, o.as), handshakeTimeout: o.timeoutMs ?? 10_000, rejectUnauthorized: false,
         } as WebSocket.ClientOptions);
         ws.once('open', () => resolve(ws));
         ws.once('unexpected-response', (_req, res) => {

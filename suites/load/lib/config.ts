@@ -12,6 +12,8 @@ export interface Settings {
   vus: number;
   /** workspaces /user001/ … : VU n uses workspace ((n-1) mod workspaces)+1 */
   workspaces: number;
+  /** each participant's workspace password (USER_CREDENTIALS: user:password lines), when the deployment asks */
+  credentials: Record<string, string>;
   durationMs: number;
   /** mean think time between a participant's jobs; each pause is 0.5-1.5 × this */
   thinkMs: number;
@@ -67,6 +69,7 @@ export function settings(env: Record<string, string | undefined>): Settings {
     hosts: env.RESOLVE ? { [host]: env.RESOLVE } : {},
     vus: int(env.VUS, 20, 'VUS'),
     workspaces: int(env.WORKSPACES, 20, 'WORKSPACES'),
+    credentials: Object.fromEntries((env.USER_CREDENTIALS ?? '').split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1)]).filter(([u, p]) => u && p)),
     durationMs: duration(env.DURATION, 5 * 60_000),
     thinkMs: duration(env.THINK, 15_000),
     jobTimeoutMs: duration(env.JOB_TIMEOUT, 120_000),

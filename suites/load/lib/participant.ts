@@ -34,14 +34,31 @@ const POLL_MS = 2_000;
 
 const wait = (ms: number) => new Promise<void>((r) => { setTimeout(r, Math.max(0, ms)); });
 
+/** Base64 of an ASCII string (k6 scripts have no Buffer; k6/encoding is not needed for this). */
+function b64(text: string): string {
+  const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  let out = '';
+  for (let i = 0; i < text.length; i += 3) {
+    const [a, b, c] = [text.charCodeAt(i), text.charCodeAt(i + 1), text.charCodeAt(i + 2)];
+    const n = (a << 16) | ((b || 0) << 8) | (c || 0);
+    out += abc[(n >> 18) & 63] + abc[(n >> 12) & 63] + (i + 1 < text.length ? abc[(n >> 6) & 63] : '=') + (i + 2 < text.length ? abc[n & 63] : '=');
+  }
+  return out;
+}
+
+const authFor = (s: Settings, user: string): Record<string, string> =>
+  (s.credentials[user] ? { Authorization: `Basic ${b64(`${user}:${s.credentials[user]}`)}` } : {});
+
 export async function participant(s: Settings, user: string, workflow: Record<string, unknown>, sessionEnd: number, maxJobs: number): Promise<void> {
   const base = s.baseUrl;
+  // The workspace asks for its participant's own credentials (per-user Basic auth), when configured.
+  const auth = authFor(s, user);
   const api = (name: string) => ({ tags: { name, kind: 'api' }, headers: { 'Content-Type': 'application/json' } });
 
   // Open the workspace: the page and its system_stats, as the browser does.
   const t0 = Date.now();
-  const page = await http.asyncRequest('GET', `${base}/${user}/`, null, { tags: { name: 'GET /userNNN/', kind: 'page' } });
-  const stats = await http.asyncRequest('GET', `${base}/${user}/system_stats`, null, { tags: { name: 'GET /userNNN/system_stats', kind: 'page' } });
+  const page = await http.asyncRequest('GET', `${base}/${user}/`, null, { tags: { name: 'GET /userNNN/', kind: 'page' }, headers: auth });
+  const stats = await http.asyncRequest('GET', `${base}/${user}/system_stats`, null, { tags: { name: 'GET /userNNN/system_stats', kind: 'page' }, headers: auth });
   metrics.pageLoad.add(Date.now() - t0, { user });
   check(page, { 'workspace page is ComfyUI': (r) => r.status === 200 && String(r.body).includes('ComfyUI') });
   check(stats, { 'system_stats answers': (r) => r.status === 200 && String(r.body).includes('"system"') });
@@ -171,7 +188,7 @@ async function oneJob(s: Settings, user: string, workflow: Record<string, unknow
   for (const out of Object.values(job.result?.outputs ?? {})) {
     for (const img of out.images ?? []) {
       const q = `filename=${encodeURIComponent(img.filename)}&subfolder=${encodeURIComponent(img.subfolder ?? '')}&type=${img.type ?? 'output'}`;
-      const r = await http.asyncRequest('GET', `${s.baseUrl}/${user}/view?${q}`, null, { tags: { name: 'GET /userNNN/view', kind: 'output' }, responseType: 'none' });
+      const r = await http.asyncRequest('GET', `${s.baseUrl}/${user}/view?${q}`, null, { tags: { name: 'GET /userNNN/view', kind: 'output' }, responseType: 'none', headers: authFor(s, user) });
       check(r, { 'output image served': (x) => x.status === 200 && String(x.headers['Content-Type']).startsWith('image/') });
     }
   }

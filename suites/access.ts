@@ -1,0 +1,111 @@
+// Participant access: each /userNNN/ behind HTTP Basic auth with that participant's own credential,
+// so participants cannot open each other's workspaces. Checked from the outside, as a participant
+// would try it: no credentials, their own, and every other participant's.
+import { defineCheck, type CheckContext } from './lib/check.ts';
+import { http, each } from './lib/http.ts';
+import { basicHeader } from './lib/target.ts';
+import { hostRun, firstLine } from './host.ts';
+
+const more = (xs: string[], n = 4) => `${xs.slice(0, n).join('; ')}${xs.length > n ? `; and ${xs.length - n} more` : ''}`;
+
+/** Opens /userNNN/ws and closes it: 'open', or why not (the HTTP status of a refused upgrade). */
+async function wsAttempt(ctx: CheckContext, path: string, o: { as?: string | null; headers?: Record<string, string> }): Promise<string> {
+  return ctx.target.websocket(path, { ...o, timeoutMs: 10_000 }).then((ws) => { ws.terminate(); return 'open'; }, (e: Error) => e.message);
+}
+
+export const accessChecks = [
+  defineCheck({
+    id: 'access.workspace-auth', suite: 'access', title: 'without credentials every /userNNN/ answers 401 with a Basic challenge (page, API, WebSocket)',
+    async run(ctx) {
+      const users = ctx.target.users;
+      if (!ctx.target.userCredentials()) {
+        const r = await http(ctx, `/${users[0]}/`, { as: null, label: `/${users[0]}/ without credentials` });
+        if (r.status === 401) ctx.skip(`/${users[0]}/ asks for credentials (401): give --user-credentials FILE (user:password lines) to verify the workspaces behind them`);
+        ctx.warn(`no per-user auth: /${users[0]}/ answers HTTP ${r.status} without credentials, so any participant can open any workspace (HTTP Basic auth on each /userNNN/, one htpasswd entry per participant, keeps them apart)`);
+        return 'no per-user auth configured';
+      }
+      const open: string[] = [];
+      await each(users, async (u) => {
+        for (const path of [`/${u}/`, `/${u}/system_stats`]) {
+          const r = await ctx.target.request(path, { as: null, maxBody: 200 });
+          const challenge = r.headers['www-authenticate'] ?? '';
+          if (r.status !== 401 || !/^Basic/i.test(challenge)) open.push(`${path} → HTTP ${r.status}${r.status === 401 ? ` without a Basic challenge (${challenge || 'none'})` : ''}`);
+        }
+        const ws = await wsAttempt(ctx, `/${u}/ws`, { as: null });
+        if (!/HTTP 401/.test(ws)) open.push(`/${u}/ws → ${ws === 'open' ? 'upgraded (101)' : ws}`);
+      });
+      ctx.record('page, API and WebSocket of every workspace, without credentials', { workspaces: users.length, notRefused: open });
+      ctx.expect(open.length === 0, 'every workspace refuses a visitor without credentials (401, WWW-Authenticate: Basic)', more(open));
+      return `${users.length} workspaces: page, API and WebSocket answer 401 with a Basic challenge`;
+    },
+  }),
+  defineCheck({
+    id: 'access.own-credentials', suite: 'access', title: 'each participant\'s own credentials open their workspace (200) and its WebSocket (101)',
+    needs: ['user-credentials'],
+    async run(ctx) {
+      const bad: string[] = [];
+      await each(ctx.target.users, async (u) => {
+        const r = await ctx.target.request(`/${u}/system_stats`, { maxBody: 200 });
+        if (r.status !== 200) bad.push(`/${u}/system_stats as ${u} → HTTP ${r.status}`);
+        const ws = await wsAttempt(ctx, `/${u}/ws`, {});
+        if (ws !== 'open') bad.push(`/${u}/ws as ${u} → ${ws}`);
+      });
+      ctx.record('every workspace with its own participant\'s credentials', { workspaces: ctx.target.users.length, refused: bad });
+      ctx.expect(bad.length === 0, 'every participant gets into their own workspace', more(bad));
+      return `${ctx.target.users.length} participants, each into their own workspace and its WebSocket`;
+    },
+  }),
+  defineCheck({
+    id: 'access.cross-user', suite: 'access', title: 'no participant\'s password opens another\'s workspace (every pair, both user names)',
+    needs: ['user-credentials'],
+    async run(ctx) {
+      const creds = ctx.target.userCredentials()!;
+      const users = ctx.target.users.filter((u) => creds[u] !== undefined);
+      ctx.expect(users.length >= 2, 'credentials for at least two participants', `${users.length}`);
+      // Every ordered pair (20 users: 380), each tried twice: the intruder's own user:password, and
+      // the intruder's password under the victim's name (one password shared by all would pass that).
+      const pairs = users.flatMap((a) => users.filter((b) => b !== a).map((b) => [a, b] as const));
+      const opened: string[] = [];
+      await each(pairs, async ([intruder, victim]) => {
+        for (const name of [intruder, victim]) {
+          const r = await ctx.target.request(`/${victim}/system_stats`, { headers: { authorization: basicHeader(name, creds[intruder]) }, maxBody: 100 });
+          if (r.status !== 401 && r.status !== 403) opened.push(`${intruder}'s password${name === victim ? ` (as ${victim})` : ''} opens /${victim}/ (HTTP ${r.status})`);
+        }
+      }, 16);
+      ctx.record('every participant\'s password against every other workspace', { pairs: pairs.length, requests: pairs.length * 2, opened });
+      ctx.expect(opened.length === 0, 'every other participant is refused (401 or 403)', more(opened));
+      return `${pairs.length} intruder/victim pairs, each refused under both names`;
+    },
+  }),
+  defineCheck({
+    id: 'access.htpasswd-files', suite: 'access', title: 'the htpasswd files nginx reads exist, are not world-readable and hold one entry per participant',
+    needs: ['host', 'user-credentials'],
+    async run(ctx) {
+      // The files nginx really uses: auth_basic_user_file in its running configuration (nginx -T).
+      const inContainer = ctx.target.mode === 'container';
+      const dump = inContainer ? await ctx.target.host!.serviceExec('nginx', ['nginx', '-T']) : await hostRun(ctx, ['nginx', '-T']);
+      ctx.expect(dump.exitCode === 0, 'nginx -T prints the running configuration', firstLine(dump));
+      const files = [...new Set([...dump.stdout.matchAll(/^\s*auth_basic_user_file\s+([^;\s]+);/gm)].map((m) => m[1]))];
+      ctx.record('auth_basic_user_file in nginx -T', files);
+      ctx.expect(files.length > 0, 'nginx reads htpasswd files (auth_basic_user_file)', 'none in its configuration');
+      const run = (cmd: string[]) => (inContainer ? ctx.target.host!.serviceExec('nginx', cmd) : hostRun(ctx, cmd));
+      const problems: string[] = [];
+      const entries: string[] = [];
+      for (const f of files) {
+        const st = await run(['stat', '-L', '-c', '%a %U:%G', f]);
+        if (st.exitCode !== 0) { problems.push(`${f} does not exist`); continue; }
+        const [mode, owner] = st.stdout.trim().split(' ');
+        ctx.record(`stat ${f}`, { mode, owner });
+        if (Number.parseInt(mode, 8) & 0o004) problems.push(`${f} is world-readable (mode ${mode}): any local account can copy the password hashes`);
+        const cat = await run(['cut', '-d:', '-f1', f]);
+        entries.push(...cat.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
+      }
+      const missing = ctx.target.users.filter((u) => !entries.includes(u));
+      const twice = [...new Set(entries.filter((e, i) => entries.indexOf(e) !== i))];
+      if (missing.length) problems.push(`no entry for ${more(missing, 6)}`);
+      if (twice.length) problems.push(`more than one entry for ${more(twice, 6)}`);
+      ctx.expect(problems.length === 0, 'every file present and private, one entry per participant', problems.join('; '));
+      return `${files.length} file(s), ${entries.length} entries, none world-readable`;
+    },
+  }),
+];
