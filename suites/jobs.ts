@@ -197,8 +197,8 @@ export const jobsChecks = [
             const list = await http(ctx, '/api/jobs?limit=500', { label: 'another participant lists the jobs (no credentials)', bodySnippet: 0 });
             const listed = list.status === 200 && list.body.includes(job.id);
             const patch = await http(ctx, `/api/jobs/${job.id}/priority?priority=3`, { method: 'PATCH', label: 'another participant changes its priority (no credentials)' });
-            const done = [...(listed ? ['listed it (GET /api/jobs)'] : []), ...(patch.status === 200 ? ['changed its priority (PATCH)'] : [])];
-            ctx.warn(`the queue API takes no credentials: through the public URL any participant ${[...done, 'cancelled it (DELETE)'].join(', ')} for a job of another user_id; the platform relies on participants not doing so`);
+            const done = [...(listed ? ['list (GET /api/jobs)'] : []), ...(patch.status === 200 ? ['re-prioritise (PATCH)'] : []), 'cancel (DELETE)'];
+            ctx.warn(`the queue API takes no credentials: through the public URL anyone could ${done.join(', ')} another participant's job; the platform relies on participants not doing so`);
           }
           const del = await http(ctx, `/api/jobs/${job.id}`, { method: 'DELETE', label: 'cancel it while pending' });
           ctx.expect(del.status === 204, 'DELETE /api/jobs/{id} → 204', `HTTP ${del.status}`);

@@ -30,6 +30,9 @@ export interface CheckResult {
   blockedBy?: { service: string; since: string };
   /** run again after the harness restarted that service (the local stack only) */
   rerun?: string;
+  /** skipped because what it verifies is not part of this deployment (no per-user auth at all): listed,
+   *  but the run is not partial for it */
+  outOfProfile?: boolean;
 }
 
 export interface Check {
@@ -52,7 +55,7 @@ export interface Check {
 }
 
 export class CheckOutcome extends Error {
-  constructor(readonly status: Exclude<Status, 'pass'>, message: string) {
+  constructor(readonly status: Exclude<Status, 'pass'>, message: string, readonly notApplicable = false) {
     super(message);
   }
 }
@@ -76,6 +79,10 @@ export class CheckContext {
   }
   skip(reason: string): never {
     throw new CheckOutcome('skip', reason);
+  }
+  /** What it verifies is not there to verify (said why, with evidence): a skip that leaves the run whole. */
+  notApplicable(reason: string): never {
+    throw new CheckOutcome('skip', reason, true);
   }
   /** A warning does not stop the check; it turns a pass into warn. */
   warn(message: string): void {
@@ -139,7 +146,7 @@ export async function runCheck(check: Check, target: Target, o: { artifactsDir?:
     return { ...base, status: w ? 'warn' : 'pass', message: w ?? (summary || 'ok'), evidence: ctx.evidence, durationMs: Date.now() - started };
   } catch (e) {
     const outcome = e instanceof CheckOutcome ? e : new CheckOutcome('fail', e instanceof BlockedError ? e.message : `error: ${(e as Error)?.message ?? String(e)}`);
-    const r: CheckResult = { ...base, status: outcome.status, message: outcome.message, evidence: ctx.evidence, durationMs: Date.now() - started };
+    const r: CheckResult = { ...base, status: outcome.status, message: outcome.message, evidence: ctx.evidence, durationMs: Date.now() - started, ...(outcome.notApplicable ? { outOfProfile: true } : {}) };
     // A failure while a service it touched was dark: blocked by that root cause, whatever it says.
     // One whose probes are going unanswered right now is waited for, so the verdict is the watcher's.
     if (r.status === 'fail' && w && !(e instanceof BlockedError)) await w.settle(touched);
@@ -244,6 +251,5 @@ const CAPABILITY_TEXT: Record<Capability, string> = {
   'redis-password': 'the Redis password (REDIS_PASSWORD)',
   faults: 'control of the stack',
   disrupt: 'restarting the platform\'s containers (the local stack, or --allow-disruption with --ssh: it interrupts participants)',
-  'user-credentials': 'the participants\' workspace passwords (--user-credentials FILE)',
 };
 export const describeCapability = (c: Capability) => CAPABILITY_TEXT[c];

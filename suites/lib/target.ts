@@ -10,7 +10,7 @@ import { userList, CONTRACT, type NginxMode, type QueueMode } from '../../stack/
 import { tcpScan, redisCommand, type ScanResult, type RedisReply } from '../../stack/services/lib/probes.ts';
 import { registerSecret } from '../../stack/secrets.ts';
 
-export type Capability = 'write' | 'public-vantage' | 'vpn-vantage' | 'host' | 'admin' | 'redis-password' | 'faults' | 'disrupt' | 'user-credentials';
+export type Capability = 'write' | 'public-vantage' | 'vpn-vantage' | 'host' | 'admin' | 'redis-password' | 'faults' | 'disrupt';
 
 /** One service restarted by a resilience check: its address on the app network before and after. */
 export interface Restarted { service: string; before: string; after: string }
@@ -202,7 +202,6 @@ export function createTarget(s: TargetSettings): Target {
   if (s.secrets.redisPassword !== undefined) caps.add('redis-password');
   if (s.faults) caps.add('faults');
   if (s.services) caps.add('disrupt');
-  if (creds()) caps.add('user-credentials');
 
   return {
     name: s.name, kind: s.kind, mode: s.mode, domain: s.domain, users: userList(s.users),
