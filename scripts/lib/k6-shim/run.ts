@@ -57,7 +57,7 @@ export interface SummaryData {
 
 interface Scenario {
   name: string;
-  executor: 'per-vu-iterations' | 'constant-vus' | 'ramping-vus';
+  executor: 'per-vu-iterations' | 'shared-iterations' | 'constant-vus' | 'ramping-vus';
   vus: number;
   iterations: number;
   durationMs: number;
@@ -222,13 +222,18 @@ async function compile(script: string): Promise<vm.Script> {
 function consolidate(options: Record<string, unknown>): Scenario[] {
   let raw = options.scenarios as Record<string, Record<string, unknown>> | undefined;
   if (!raw) {
-    if (options.stages || options.iterations) throw new ConfigError('k6-shim supports options.scenarios, or vus + duration; not the stages/iterations shortcuts');
-    raw = { default: options.duration ? { executor: 'constant-vus', vus: options.vus ?? 1, duration: options.duration } : { executor: 'per-vu-iterations', vus: 1, iterations: 1 } };
+    // k6's shortcuts (https://grafana.com/docs/k6/latest/using-k6/k6-options/reference/, "vus",
+    // "iterations", "stages"): stages → ramping-vus starting at `vus` (default 1); iterations →
+    // shared-iterations among `vus`, `duration` its maxDuration; vus + duration → constant-vus.
+    const vus = options.vus ?? 1;
+    if (options.stages) raw = { default: { executor: 'ramping-vus', startVUs: vus, stages: options.stages } };
+    else if (options.iterations) raw = { default: { executor: 'shared-iterations', vus, iterations: options.iterations, ...(options.duration ? { maxDuration: options.duration } : {}) } };
+    else raw = { default: options.duration ? { executor: 'constant-vus', vus, duration: options.duration } : { executor: 'per-vu-iterations', vus: 1, iterations: 1 } };
   }
   return Object.entries(raw).map(([name, s]) => {
     const executor = s.executor as Scenario['executor'];
-    if (!['per-vu-iterations', 'constant-vus', 'ramping-vus'].includes(executor)) {
-      throw new ConfigError(`scenario ${name}: executor "${String(s.executor)}" is not supported by k6-shim (per-vu-iterations, constant-vus, ramping-vus)`);
+    if (!['per-vu-iterations', 'shared-iterations', 'constant-vus', 'ramping-vus'].includes(executor)) {
+      throw new ConfigError(`scenario ${name}: executor "${String(s.executor)}" is not supported by k6-shim (per-vu-iterations, shared-iterations, constant-vus, ramping-vus)`);
     }
     const dur = (k: string, d: number) => { try { return parseDuration(s[k] as string, d); } catch (e) { throw new ConfigError(`scenario ${name}.${k}: ${errorText(e)}`); } };
     const sc: Scenario = {
@@ -241,6 +246,7 @@ function consolidate(options: Record<string, unknown>): Scenario[] {
     };
     if (executor === 'constant-vus' && !sc.durationMs) throw new ConfigError(`scenario ${name}: constant-vus needs a duration`);
     if (executor === 'ramping-vus' && !sc.stages.length) throw new ConfigError(`scenario ${name}: ramping-vus needs stages`);
+    if (executor === 'shared-iterations' && sc.iterations < sc.vus) throw new ConfigError(`scenario ${name}: shared-iterations needs at least as many iterations (${sc.iterations}) as vus (${sc.vus})`);
     return sc;
   });
 }
@@ -268,14 +274,18 @@ async function runScenario(s: Scenario, vus: VU[], shared: Shared, live: Live, s
   const start = Date.now();
   const end = start + totalMs(s);
   let iterationsDone = 0, iterationInTest = 0;
+  // shared-iterations: VUs take the next iteration of one common pool until it is empty.
+  const shared_ = s.executor === 'shared-iterations';
+  let claimed = 0;
+  const counted = s.executor === 'per-vu-iterations' || shared_;
   const info: ScenarioInfo = {
     name: s.name, executor: s.executor, startTime: start, tags: s.tags, env: s.env,
-    progress: () => (s.executor === 'per-vu-iterations' ? iterationsDone / (s.vus * s.iterations) : Math.min(1, (Date.now() - start) / totalMs(s))),
+    progress: () => (s.executor === 'per-vu-iterations' ? iterationsDone / (s.vus * s.iterations) : shared_ ? iterationsDone / s.iterations : Math.min(1, (Date.now() - start) / totalMs(s))),
   };
   // A VU may start iterations while `wanted(i)` holds; it is interrupted once its grace has run out.
   const finished = new Set<number>(); // per-vu-iterations: VUs that did all theirs
   const wanted = (i: number) => {
-    if (stopped() || Date.now() >= end || finished.has(i)) return false;
+    if (stopped() || Date.now() >= end || finished.has(i) || (shared_ && claimed >= s.iterations)) return false;
     return s.executor !== 'ramping-vus' || i < targetAt(s, Date.now() - start);
   };
   const running = new Map<number, Promise<void>>();
@@ -286,6 +296,7 @@ async function runScenario(s: Scenario, vus: VU[], shared: Shared, live: Live, s
     shared.instance.vusActive = ++live.vusActive;
     try {
       for (let n = 0; wanted(i) && (s.executor !== 'per-vu-iterations' || n < s.iterations); n++) {
+        if (shared_) claimed++;
         vu.iterationInScenario = n;
         vu.iterationInTest = iterationInTest++;
         const t = Date.now();
@@ -325,9 +336,9 @@ async function runScenario(s: Scenario, vus: VU[], shared: Shared, live: Live, s
   for (let i = 0; i < vus.length; i++) if (wanted(i)) running.set(i, loop(i));
   const endTimer = setTimeout(() => { for (const i of running.keys()) interruptLater(i, s.gracefulStopMs); }, Math.max(0, end - Date.now()));
   // Done when every VU has left its loop and nothing more will start.
-  while (running.size || (!stopped() && Date.now() < end && s.executor !== 'per-vu-iterations')) {
+  while (running.size || (!stopped() && Date.now() < end && !counted)) {
     await Promise.race([...running.values(), new Promise((r) => setTimeout(r, 200))]);
-    if (s.executor === 'per-vu-iterations' && !running.size) break;
+    if (counted && !running.size) break;
   }
   clearInterval(scheduler);
   clearTimeout(endTimer);

@@ -199,6 +199,39 @@ describe('running scripts', () => {
     expect(r.data.metrics.ws_sessions.values.count).toBe(2);
   });
 
+  // https://grafana.com/docs/k6/latest/using-k6/scenarios/executors/shared-iterations/ and the
+  // options reference ("iterations": the shortcut for shared-iterations among `vus`).
+  it('vus + iterations: the iterations are shared among the VUs, and the test ends when all ran', async () => {
+    const f = script('shared.js', `
+      import exec from 'k6/execution';
+      import { Counter } from 'k6/metrics';
+      const byVu = new Counter('by_vu');
+      export const options = { vus: 3, iterations: 10 };
+      export default async function () { byVu.add(1, { vu: String(exec.vu.idInTest) }); await new Promise((r) => setTimeout(r, 20)); }
+    `);
+    const t0 = Date.now();
+    const r = await runScript({ script: f, ...quiet }).result;
+    expect(r.exitCode, r.error).toBe(K6_EXIT.ok);
+    expect(r.data.metrics.iterations.values.count).toBe(10);
+    expect(r.data.metrics.by_vu.values.count).toBe(10);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+  });
+
+  // The options reference, "stages": the shortcut for ramping-vus (startVUs from `vus`, default 1).
+  it('stages: the shortcut ramps VUs like ramping-vus', async () => {
+    const f = script('stages.js', `
+      import exec from 'k6/execution';
+      import { Gauge } from 'k6/metrics';
+      const active = new Gauge('active');
+      export const options = { stages: [{ duration: '1s', target: 3 }] };
+      export default async function () { active.add(exec.instance.vusActive); await new Promise((r) => setTimeout(r, 100)); }
+    `);
+    const r = await runScript({ script: f, ...quiet }).result;
+    expect(r.exitCode, r.error).toBe(K6_EXIT.ok);
+    expect(r.data.metrics.active.values.max).toBeGreaterThanOrEqual(2);
+    expect(r.data.metrics.active.values.max).toBeLessThanOrEqual(3);
+  });
+
   it('ramping-vus activates VUs by the stages', async () => {
     const f = script('ramp.js', `
       import exec from 'k6/execution';
