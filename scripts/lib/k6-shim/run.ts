@@ -10,7 +10,7 @@ import { Registry, Sink, parseDuration, type Sample, type MetricType } from './m
 import { VU, errorText, type Shared, type ScenarioInfo, type Log } from './vu.ts';
 
 /** k6's exit codes (the ones the shim can produce). */
-export const K6_EXIT = { ok: 0, thresholdsFailed: 99, invalidConfig: 104, externalAbort: 105, scriptException: 107 } as const;
+export const K6_EXIT = { ok: 0, thresholdsFailed: 99, invalidConfig: 104, externalAbort: 105, scriptException: 107, scriptAborted: 108 } as const;
 
 export interface RunOptions {
   script: string;
@@ -117,6 +117,7 @@ async function run(
     testStart: () => testStart, instance: { vusActive: 0, vusInitialized: 0, iterationsCompleted: 0, iterationsInterrupted: 0 },
     checks: new Map(), files: new Map(), log,
     onUnsupported: (what) => stopAll('threshold', `the script uses ${what}, which this runner does not implement`),
+    onAbort: (reason) => stopAll('threshold', `test aborted: ${reason}`),
   };
   const fail = (exitCode: number, error: string) => ({ exitCode, error, data: emptyData(), outputs: {}, failedThresholds: [], durationMs: Date.now() - t0 });
 
@@ -204,7 +205,10 @@ async function run(
   vus.forEach((v) => v.close());
   main.close();
   live.phase = 'done';
-  const exitCode = shared.unsupported ? K6_EXIT.scriptException : failedThresholds.length ? K6_EXIT.thresholdsFailed : error ? K6_EXIT.scriptException : K6_EXIT.ok;
+  // exec.test.abort(): k6's ScriptAborted (108), https://grafana.com/docs/k6/latest/javascript-api/k6-execution/#test
+  if (shared.aborted !== undefined) error ??= `test aborted: ${shared.aborted}`;
+  const exitCode = shared.unsupported ? K6_EXIT.scriptException : shared.aborted !== undefined ? K6_EXIT.scriptAborted
+    : failedThresholds.length ? K6_EXIT.thresholdsFailed : error ? K6_EXIT.scriptException : K6_EXIT.ok;
   return { exitCode, error, data, outputs, failedThresholds, durationMs };
 }
 

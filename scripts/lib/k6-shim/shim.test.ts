@@ -232,6 +232,48 @@ describe('running scripts', () => {
     expect(r.data.metrics.active.values.max).toBeLessThanOrEqual(3);
   });
 
+  // https://grafana.com/docs/k6/latest/javascript-api/k6-execution/ (test.abort: exit 108, teardown
+  // still runs; scenario.iterationInInstance counts across the scenario's VUs) and the options
+  // reference ("tags": on every metric).
+  it('exec.test.abort() stops the run with exit 108; options.tags tag every metric; iterationInInstance spans the scenario', async () => {
+    const f = script('abort.js', `
+      import exec from 'k6/execution';
+      import { Counter } from 'k6/metrics';
+      const seen = new Counter('seen');
+      const last = new Counter('after_teardown');
+      export const options = { tags: { env: 'staging' }, scenarios: { s: { executor: 'shared-iterations', vus: 2, iterations: 50 } },
+        thresholds: { 'seen{env:staging}': ['count>=5'] } };
+      export default async function () {
+        seen.add(1);
+        if (exec.scenario.iterationInInstance === 5) exec.test.abort('enough');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      export function teardown() { last.add(1); }
+    `);
+    const r = await runScript({ script: f, ...quiet }).result;
+    expect(r.exitCode, r.error).toBe(K6_EXIT.scriptAborted);
+    expect(r.error).toMatch(/test aborted: enough/);
+    expect(r.data.metrics.seen.values.count).toBeLessThan(50);
+    expect(r.data.metrics.after_teardown.values.count).toBe(1);
+    expect(r.failedThresholds).toEqual([]);
+  });
+
+  // https://grafana.com/docs/k6/latest/javascript-api/k6-websockets/: k6/websockets, no longer experimental.
+  it('k6/websockets works as k6/experimental/websockets', async () => {
+    const f = script('ws2.js', `
+      import { WebSocket } from 'k6/websockets';
+      export const options = { scenarios: { s: { executor: 'per-vu-iterations', vus: 1, iterations: 1 } } };
+      export default function () {
+        const ws = new WebSocket('ws://${base}/ws');
+        ws.onopen = () => ws.send('y');
+        ws.onmessage = () => ws.close();
+      }
+    `);
+    const r = await runScript({ script: f, ...quiet }).result;
+    expect(r.exitCode, r.error).toBe(K6_EXIT.ok);
+    expect(r.data.metrics.ws_msgs_received.values.count).toBe(1);
+  });
+
   it('ramping-vus activates VUs by the stages', async () => {
     const f = script('ramp.js', `
       import exec from 'k6/execution';

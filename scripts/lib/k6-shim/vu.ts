@@ -33,6 +33,9 @@ export interface Shared {
   /** the first function called that the runner does not implement: the run stops and exits 107 */
   unsupported?: string;
   onUnsupported?: (what: string) => void;
+  /** exec.test.abort(reason): the run stops, teardown and handleSummary still run, exit 108 */
+  aborted?: string;
+  onAbort?: (reason: string) => void;
 }
 
 export interface ScenarioInfo {
@@ -44,7 +47,7 @@ export interface ScenarioInfo {
   env: Record<string, string>;
 }
 
-const SUPPORTED = ['k6', 'k6/http', 'k6/experimental/websockets', 'k6/timers', 'k6/metrics', 'k6/execution'];
+const SUPPORTED = ['k6', 'k6/http', 'k6/websockets', 'k6/experimental/websockets', 'k6/timers', 'k6/metrics', 'k6/execution'];
 const METRIC_NAME = /^[a-zA-Z_][a-zA-Z0-9_]{0,127}$/;
 const now = () => performance.now();
 /** Go's canonical header names (k6 shows response headers as Go does: Content-Type). */
@@ -204,7 +207,8 @@ export class VU {
   // ---------- metrics ----------
 
   private tagsFor(extra?: Record<string, unknown>): Tags {
-    const t: Tags = { ...this.scenario?.tags };
+    // options.tags on every metric, then the scenario's, the VU's and the call's (k6's order).
+    const t: Tags = { ...(this.shared.options.tags as Tags | undefined), ...this.scenario?.tags };
     if (this.scenario) t.scenario = this.scenario.name;
     for (const [k, v] of Object.entries({ ...this.metricTags, ...extra })) t[k] = String(v);
     return t;
@@ -219,6 +223,8 @@ export class VU {
     switch (name) {
       case 'k6': return { check: this.check.bind(this), group: unsupportedStub(this.shared, 'group() (use plain functions; k6 advises against group with async code)'), sleep: unsupportedStub(this.shared, 'sleep() (use setTimeout from k6/timers)') };
       case 'k6/http': return { asyncRequest: this.asyncRequest.bind(this), request: unsupportedStub(this.shared, 'synchronous http.request (use http.asyncRequest)'), get: unsupportedStub(this.shared, 'synchronous http.get (use http.asyncRequest)'), post: unsupportedStub(this.shared, 'synchronous http.post (use http.asyncRequest)') };
+      // k6/websockets is the same API, no longer experimental (k6 v0.54+).
+      case 'k6/websockets':
       case 'k6/experimental/websockets': return { WebSocket: this.webSocketClass() };
       case 'k6/timers': return this.timerFns;
       case 'k6/metrics': return this.metricClasses();
@@ -263,7 +269,8 @@ export class VU {
       get executor() { return vu.scenario?.executor ?? ''; },
       get startTime() { return vu.scenario?.startTime ?? 0; },
       get progress() { return vu.scenario?.progress() ?? 0; },
-      get iterationInInstance() { return vu.iterationInInstance; },
+      // Counted across the scenario (all its VUs), as k6 does; one instance, so in-test is the same.
+      get iterationInInstance() { return vu.iterationInTest; },
       get iterationInTest() { return vu.iterationInTest; },
     };
     const instance = {
@@ -281,7 +288,12 @@ export class VU {
       tags: this.metricTags,
       metrics: { tags: this.metricTags, metadata: {} },
     };
-    return { scenario, instance, vu: vuInfo, test: { options: s.options, abort: unsupportedStub(this.shared, 'exec.test.abort()'), fail: unsupportedStub(this.shared, 'exec.test.fail()') } };
+    const abort = (reason?: string) => {
+      const why = reason ?? 'aborted by the script';
+      if (s.aborted === undefined) { s.aborted = why; s.onAbort?.(why); }
+      throw new Interrupted(`test aborted: ${why}`); // ends this iteration at once, as in k6
+    };
+    return { scenario, instance, vu: vuInfo, test: { options: s.options, abort, fail: unsupportedStub(this.shared, 'exec.test.fail()') } };
   }
 
   // ---------- network ----------
