@@ -274,6 +274,24 @@ describe('running scripts', () => {
     expect(r.data.metrics.ws_msgs_received.values.count).toBe(1);
   });
 
+  // https://grafana.com/docs/k6/latest/javascript-api/k6-http/set-response-callback/: the statuses that
+  // count as expected feed http_req_failed and the expected_response tag; per request too.
+  it('http.setResponseCallback(http.expectedStatuses(...)) decides what http_req_failed counts', async () => {
+    const f = script('expected.js', `
+      import http from 'k6/http';
+      http.setResponseCallback(http.expectedStatuses(404, { min: 200, max: 299 }));
+      export const options = { scenarios: { s: { executor: 'per-vu-iterations', vus: 1, iterations: 1 } },
+        thresholds: { http_req_failed: ['rate==0.5'], 'http_req_duration{expected_response:true}': ['count==1'] } };
+      export default async function () {
+        await http.asyncRequest('GET', 'http://${base}/missing');                                     // 404: expected now
+        await http.asyncRequest('GET', 'http://${base}/missing', null, { responseCallback: http.expectedStatuses(200) }); // not here
+      }
+    `);
+    const r = await runScript({ script: f, ...quiet }).result;
+    expect(r.exitCode, `${r.error} ${r.failedThresholds}`).toBe(K6_EXIT.ok);
+    expect(r.data.metrics.http_req_failed.values.rate).toBe(0.5);
+  });
+
   it('ramping-vus activates VUs by the stages', async () => {
     const f = script('ramp.js', `
       import exec from 'k6/execution';

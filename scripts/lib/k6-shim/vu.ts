@@ -60,6 +60,12 @@ const unsupportedStub = (shared: Shared, what: string) => () => {
 
 export class Interrupted extends Error {}
 
+/** What http.expectedStatuses() returns: the statuses http_req_failed counts as expected. */
+class ExpectedStatuses {
+  constructor(readonly ranges: { min: number; max: number }[]) {}
+  has(status: number): boolean { return this.ranges.some((r) => status >= r.min && status <= r.max); }
+}
+
 export class VU {
   readonly ctx: vm.Context;
   exports: Record<string, unknown> = {};
@@ -76,6 +82,8 @@ export class VU {
   private idleWaiters: (() => void)[] = [];
   private failIteration?: (e: unknown) => void;
   private agents: { http?: http.Agent; https?: https.Agent } = {};
+  /** http.setResponseCallback: null = nothing is expected or failed; default k6's 200-399 */
+  private responseCallback: ExpectedStatuses | null = new ExpectedStatuses([{ min: 200, max: 399 }]);
   private readonly timerFns = this.timers();
 
   constructor(readonly id: number, private shared: Shared, compiled: vm.Script) {
@@ -222,7 +230,19 @@ export class VU {
   private module(name: string): Record<string, unknown> {
     switch (name) {
       case 'k6': return { check: this.check.bind(this), group: unsupportedStub(this.shared, 'group() (use plain functions; k6 advises against group with async code)'), sleep: unsupportedStub(this.shared, 'sleep() (use setTimeout from k6/timers)') };
-      case 'k6/http': return { asyncRequest: this.asyncRequest.bind(this), request: unsupportedStub(this.shared, 'synchronous http.request (use http.asyncRequest)'), get: unsupportedStub(this.shared, 'synchronous http.get (use http.asyncRequest)'), post: unsupportedStub(this.shared, 'synchronous http.post (use http.asyncRequest)') };
+      case 'k6/http': return {
+        asyncRequest: this.asyncRequest.bind(this),
+        // https://grafana.com/docs/k6/latest/javascript-api/k6-http/expected-statuses/ and set-response-callback/
+        expectedStatuses: (...sts: (number | { min: number; max: number })[]) => new ExpectedStatuses(sts.map((x) => {
+          if (typeof x === 'number' && Number.isInteger(x)) return { min: x, max: x };
+          if (x && typeof x === 'object' && Number.isInteger(x.min) && Number.isInteger(x.max)) return { min: x.min, max: x.max };
+          throw new Error(`expectedStatuses: ${JSON.stringify(x)} is neither a status nor {min, max}`);
+        })),
+        setResponseCallback: (cb: unknown) => {
+          if (cb !== null && !(cb instanceof ExpectedStatuses)) throw new Error('setResponseCallback takes http.expectedStatuses(...) or null, as in k6');
+          this.responseCallback = cb;
+        },
+        request: unsupportedStub(this.shared, 'synchronous http.request (use http.asyncRequest)'), get: unsupportedStub(this.shared, 'synchronous http.get (use http.asyncRequest)'), post: unsupportedStub(this.shared, 'synchronous http.post (use http.asyncRequest)') };
       // k6/websockets is the same API, no longer experimental (k6 v0.54+).
       case 'k6/websockets':
       case 'k6/experimental/websockets': return { WebSocket: this.webSocketClass() };
@@ -311,6 +331,7 @@ export class VU {
 
   private asyncRequest(method: string, url: string, body?: unknown, params?: {
     headers?: Record<string, string>; tags?: Record<string, string>; timeout?: string | number; responseType?: 'text' | 'binary' | 'none';
+    responseCallback?: ExpectedStatuses | null;
   } | null): Promise<unknown> {
     const p = params ?? {};
     const u = new URL(String(url));
@@ -340,11 +361,12 @@ export class VU {
           sending: Math.max(0, start - ready), waiting: headersAt ? headersAt - start : 0, receiving: headersAt ? end - headersAt : 0, duration: 0,
         };
         timings.duration = timings.sending + timings.waiting + timings.receiving;
-        const expected = status >= 200 && status < 400;
-        const t = { ...tags, status: String(status), expected_response: String(expected), ...(error ? { error_code: String(errorCode) } : {}) };
+        const cb = p.responseCallback !== undefined ? p.responseCallback : this.responseCallback;
+        const expected = !!cb && cb.has(status);
+        const t = { ...tags, status: String(status), ...(cb ? { expected_response: String(expected) } : {}), ...(error ? { error_code: String(errorCode) } : {}) };
         this.emit('http_reqs', 'counter', 1, t);
         if (!error) for (const [m, v] of [['http_req_duration', timings.duration], ['http_req_waiting', timings.waiting], ['http_req_connecting', connecting], ['http_req_tls_handshaking', handshaking]] as const) this.emit(m, 'trend', v, t);
-        this.emit('http_req_failed', 'rate', expected ? 0 : 1, t);
+        if (cb) this.emit('http_req_failed', 'rate', expected ? 0 : 1, t); // k6: none with setResponseCallback(null)
         this.emit('data_sent', 'counter', payload?.length ?? 0, t);
         this.emit('data_received', 'counter', buf?.length ?? 0, t);
         const text = buf && p.responseType !== 'binary' ? buf.toString('utf8') : null;
