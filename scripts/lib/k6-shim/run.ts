@@ -131,7 +131,8 @@ async function run(
     shared.hosts = (options.hosts ?? {}) as Record<string, string>;
     shared.insecureSkipTLSVerify = !!options.insecureSkipTLSVerify;
     scenarios = consolidate(options);
-    registry.setThresholds((options.thresholds ?? {}) as never);
+    // An invalid threshold is invalid configuration (k6: exit 104), not a script exception.
+    try { registry.setThresholds((options.thresholds ?? {}) as never); } catch (e) { throw new ConfigError(errorText(e)); }
     registry.evaluate(0); // unknown metrics or aggregations fail now, not after the run
   } catch (e) {
     return fail(e instanceof ConfigError ? K6_EXIT.invalidConfig : K6_EXIT.scriptException, errorText(e));

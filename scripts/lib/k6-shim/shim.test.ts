@@ -292,6 +292,18 @@ describe('running scripts', () => {
     expect(r.data.metrics.http_req_failed.values.rate).toBe(0.5);
   });
 
+  // k6's exit codes (InvalidConfig is 104, k6 errext/exitcodes): a threshold
+  // that is not AGG OP NUMBER is refused before the test starts.
+  it('an invalid threshold expression is invalid configuration: exit 104, nothing run', async () => {
+    const f = script('badthreshold.js', `
+      export const options = { vus: 1, iterations: 1, thresholds: { http_req_duration: ['p95 < 500'] } };
+      export default function () {}
+    `);
+    const r = await runScript({ script: f, ...quiet }).result;
+    expect(r.exitCode).toBe(K6_EXIT.invalidConfig);
+    expect(r.error).toMatch(/invalid threshold "p95 < 500"/);
+  });
+
   it('ramping-vus activates VUs by the stages', async () => {
     const f = script('ramp.js', `
       import exec from 'k6/execution';
