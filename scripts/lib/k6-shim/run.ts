@@ -78,7 +78,7 @@ const BUILTIN: [string, MetricType, boolean][] = [
   ['http_reqs', 'counter', false], ['http_req_duration', 'trend', true], ['http_req_waiting', 'trend', true],
   ['http_req_connecting', 'trend', true], ['http_req_tls_handshaking', 'trend', true], ['http_req_failed', 'rate', false],
   ['ws_connecting', 'trend', true], ['ws_session_duration', 'trend', true], ['ws_sessions', 'counter', false],
-  ['ws_msgs_sent', 'counter', false], ['ws_msgs_received', 'counter', false],
+  ['ws_msgs_sent', 'counter', false], ['ws_msgs_received', 'counter', false], ['group_duration', 'trend', true],
 ];
 
 class ScriptError extends Error {}

@@ -304,6 +304,29 @@ describe('running scripts', () => {
     expect(r.error).toMatch(/invalid threshold "p95 < 500"/);
   });
 
+  // https://grafana.com/docs/k6/latest/javascript-api/k6/group/ and .../k6/fail/: nested groups tag
+  // what is emitted in them ("::outer::inner") and emit group_duration; fail() ends the iteration only.
+  it('group() tags samples with the nested group name and emits group_duration; fail() ends just the iteration', async () => {
+    const f = script('group.js', `
+      import { group, check, fail } from 'k6';
+      import { Counter } from 'k6/metrics';
+      const after = new Counter('after_fail');
+      export const options = { vus: 1, iterations: 3,
+        thresholds: { 'checks{group:::outer::inner}': ['rate==1'], 'group_duration{group:::outer}': ['count==3'], 'checks{group:}': ['rate==0'] } };
+      export default function () {
+        group('outer', () => { group('inner', () => { check(1, { 'one is one': (x) => x === 1 }); }); });
+        check(0, { 'root check': (x) => x === 1 });
+        if (__ITER >= 1) fail('stop here');
+        after.add(1);
+      }
+    `);
+    const r = await runScript({ script: f, ...quiet }).result;
+    expect(r.exitCode, `${r.error} ${r.failedThresholds}`).toBe(K6_EXIT.ok);
+    expect(r.failedThresholds).toEqual([]);
+    expect(r.data.metrics.after_fail.values.count).toBe(1);
+    expect(r.data.metrics.group_duration.values.max).toBeGreaterThanOrEqual(0);
+  });
+
   it('ramping-vus activates VUs by the stages', async () => {
     const f = script('ramp.js', `
       import exec from 'k6/execution';

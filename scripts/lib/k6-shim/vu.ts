@@ -218,6 +218,7 @@ export class VU {
     // options.tags on every metric, then the scenario's, the VU's and the call's (k6's order).
     const t: Tags = { ...(this.shared.options.tags as Tags | undefined), ...this.scenario?.tags };
     if (this.scenario) t.scenario = this.scenario.name;
+    t.group = this.groupPath;
     for (const [k, v] of Object.entries({ ...this.metricTags, ...extra })) t[k] = String(v);
     return t;
   }
@@ -229,7 +230,12 @@ export class VU {
 
   private module(name: string): Record<string, unknown> {
     switch (name) {
-      case 'k6': return { check: this.check.bind(this), group: unsupportedStub(this.shared, 'group() (use plain functions; k6 advises against group with async code)'), sleep: unsupportedStub(this.shared, 'sleep() (use setTimeout from k6/timers)') };
+      case 'k6': return {
+        check: this.check.bind(this), group: this.group.bind(this),
+        // https://grafana.com/docs/k6/latest/javascript-api/k6/fail/: throws, ending this iteration only.
+        fail: (msg?: string) => { throw new Error(msg ?? 'fail() called'); },
+        sleep: unsupportedStub(this.shared, 'sleep() (use setTimeout from k6/timers)'),
+      };
       case 'k6/http': return {
         asyncRequest: this.asyncRequest.bind(this),
         // https://grafana.com/docs/k6/latest/javascript-api/k6-http/expected-statuses/ and set-response-callback/
@@ -249,6 +255,29 @@ export class VU {
       case 'k6/timers': return this.timerFns;
       case 'k6/metrics': return this.metricClasses();
       default: return this.execution();
+    }
+  }
+
+  /** The group the VU is in ("::outer::inner"), tagging what it emits meanwhile. */
+  private groupPath = '';
+  /** https://grafana.com/docs/k6/latest/javascript-api/k6/group/: runs fn in the group, tags its
+   *  samples `group`, emits group_duration. A function that returns a promise is refused, as k6
+   *  documents that group does not follow async code. */
+  private group(name: string, fn: () => unknown): unknown {
+    if (name.includes('::')) throw new Error(`group name "${name}" may not contain "::"`);
+    const outer = this.groupPath;
+    this.groupPath = `${outer}::${name}`;
+    const t0 = now();
+    try {
+      const r = fn();
+      if (r && typeof (r as Promise<unknown>).then === 'function') {
+        if (!this.shared.unsupported) { this.shared.unsupported = 'group() with an async function'; this.shared.onUnsupported?.(this.shared.unsupported); }
+        throw new Error('k6-shim does not support group() with an async function (k6 does not either; see its docs)');
+      }
+      return r;
+    } finally {
+      this.emit('group_duration', 'trend', now() - t0, this.tagsFor());
+      this.groupPath = outer;
     }
   }
 
