@@ -32,6 +32,18 @@ describe('command line: bad input', () => {
     noTrace(r.all!);
   });
 
+  it('verify: --compose companions without --compose, and --user-credentials on the local stack → one line, exit 2', async () => {
+    const a = await cli(['verify', '--standin', 'worker-1']);
+    expect(a.exitCode).toBe(2);
+    expect(a.all!.trim()).toBe('✖ --standin needs --compose\n  → give --compose docker-compose.yml too, or leave --standin out');
+    const b = await cli(['verify', '--user-credentials', 'participants.txt']);
+    expect(b.exitCode).toBe(2);
+    expect(b.all!.trim()).toBe('✖ --user-credentials goes with --compose or --target\n  → the local stack makes its own: use --user-auth');
+    const c = await cli(['verify', '--compose', 'docker-compose.yml', '--image', 'queue-manager']);
+    expect(c.exitCode).toBe(2);
+    expect(c.all).toMatch(/^✖ --image queue-manager: expected SERVICE=IMAGE/);
+  });
+
   it('--help on smoke, checklist and verify', async () => {
     for (const c of ['smoke', 'checklist', 'verify']) {
       const r = await cli([c, '--help']);

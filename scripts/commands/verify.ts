@@ -11,7 +11,8 @@ import { runChecks } from '../../suites/lib/check.ts';
 import { localTarget } from '../../suites/lib/local-target.ts';
 import { buildReport, exitCode, resultLine, rootCauses, summary, writeReports, type DeploymentNotes, type ModeResult, type RootCause } from '../lib/report.ts';
 import { Watcher } from '../../suites/lib/watch.ts';
-import { TARGET_OPTIONS, TARGET_HELP } from '../lib/config.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { TARGET_OPTIONS, TARGET_HELP, parseUserCredentials } from '../lib/config.ts';
 import { runRemote } from '../lib/remote-run.ts';
 
 const HELP = `comfy-verify verify [--mode host|container|both] [--users N] [--suite NAME,...] [--nginx-site FILE | --nginx-conf FILE] [--user-auth]
@@ -27,7 +28,8 @@ comfy-verify verify --compose FILE [--env-file FILE] [--mode host|container|both
   only, and listed in the report: data paths and certificate paths of the env file (moved into the
   run directory), the VPN network (its gateway is your REDIS_BIND_IP), services that cannot run here
   (a reserved GPU: our mock worker; --standin SERVICE: our stand-in; --image SERVICE=IMAGE: that image;
-  names or patterns such as user*), CPU limits above this machine's.
+  names or patterns such as user*), CPU limits above this machine's. --user-credentials FILE: the
+  participants' passwords when your nginx asks for them (user:password lines).
   --user-auth puts each /userNNN/ behind HTTP Basic auth, one bcrypt htpasswd file and password per
   participant (generated per run); every suite then opens workspaces with their owner's credentials.
   Exit code: 0 all passed (warnings allowed), 1 a check failed, 2 the harness could not run,
@@ -49,6 +51,8 @@ async function run(args: string[]): Promise<number> {
   const users = parseUsers(values.users);
   const checks = selectChecks(values.suite);
   const nginxSource = parseNginxSource(values['nginx-site'], values['nginx-conf']);
+  if (values['user-credentials'] && !compose) throw new HarnessError('--user-credentials goes with --compose or --target', 'the local stack makes its own: use --user-auth');
+  const composeCreds = values['user-credentials'] ? readUserCredentials(values['user-credentials']) : undefined;
   await ensureReady();
   const t0 = Date.now();
   const all: ModeResult[] = [];
@@ -70,7 +74,8 @@ async function run(args: string[]): Promise<number> {
       const s = await startLocalStack(localTopology(mode, { users, nginxSource, ...(values['user-auth'] ? { userAuth: generateUserPasswords(users) } : {}) }), (m) => step(m), { optional: ['nginx'] });
       stack = { notStarted: s.notStarted, describe: () => describeStack(s), stop: () => s.stop() };
     }
-    const target = localTarget(stack.describe());
+    // Your compose project's nginx may guard the workspaces per participant: their passwords, as kept.
+    const target = localTarget({ ...stack.describe(), ...(composeCreds ? { userCredentials: composeCreds } : {}) });
     // Watches every service while the checks run: one that stops answering is a root cause.
     const watcher = new Watcher(target);
     for (const [service, lines] of stack.notStarted) {
@@ -105,6 +110,14 @@ async function verifyRemote(checks: ReturnType<typeof selectChecks>, values: Par
   console.log(summary(report));
   console.log(dim(`reports: ${files.join(', ')}`));
   return exitCode(report, acceptPartial);
+}
+
+function readUserCredentials(file: string): Record<string, string> {
+  if (!existsSync(file)) throw new HarnessError(`--user-credentials ${file}: no such file`);
+  const problems: string[] = [];
+  const creds = parseUserCredentials(readFileSync(file, 'utf8'), file, problems);
+  if (problems.length) throw new HarnessError(problems.join('\n✖ '));
+  return creds;
 }
 
 /** --compose and its companions; undefined without --compose (the other three need it). */

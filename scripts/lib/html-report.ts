@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckResult, EvidenceItem, Status } from '../../suites/lib/check.ts';
-import type { ModeResult, VerifyReport } from './report.ts';
+import { outOfScope, type ModeResult, type VerifyReport } from './report.ts';
 import type { FaultRecord } from '../../suites/lib/fault-runner.ts';
 import { redact } from '../../stack/secrets.ts';
 
@@ -136,7 +136,7 @@ ${go && r.partial ? `<ul class="notrun">${r.partial.reasons.map((x) => `<li>not 
 <table class="kv">
 <tr><th>Target</th><td>${esc(r.target)}</td></tr>
 <tr><th>Modes</th><td>${r.modes.map((m) => esc(modeWord(m))).join(', ') || '–'}</td></tr>
-<tr><th>Checks</th><td>${c.pass} passed, ${plural(c.warn, 'warning')}, ${c.fail} failed, ${c.skip} skipped (${r.checks.length} in all)</td></tr>
+<tr><th>Checks</th><td>${c.pass} passed, ${plural(c.warn, 'warning')}, ${c.fail} failed, ${c.skip} skipped${outOfScope(r) ? ` (${outOfScope(r)} not part of this run or deployment)` : ''} (${r.checks.length} in all)</td></tr>
 <tr><th>Duration</th><td>${duration(r.durationMs)}</td></tr>
 <tr><th>Run at</th><td>${esc(when(r.generatedAt))}</td></tr>
 </table></div></section>

@@ -100,6 +100,9 @@ export function exitCode(r: Pick<VerifyReport, 'verdict' | 'partial'>, acceptPar
   return r.partial && !acceptPartial ? 3 : 0;
 }
 
+/** Skipped checks that were never meant to run here (smoke's writes, a subject the deployment lacks). */
+export const outOfScope = (r: Pick<VerifyReport, 'checks'>) => r.checks.filter((x) => x.status === 'skip' && x.outOfProfile).length;
+
 export function summary(r: VerifyReport): string {
   const c = r.counts;
   const lines = [
@@ -107,7 +110,7 @@ export function summary(r: VerifyReport): string {
     bold(r.verdict !== 'GO' ? red(`NO-GO: ${c.fail} check(s) failed on ${r.target}`)
       : r.partial ? yellow(`GO (partial: ${r.partial.notRun} of ${r.partial.of} checks not run): ${r.target} meets the contract in what was checked`)
       : green(`GO: ${r.target} meets the contract`)),
-    `${c.pass} passed, ${c.warn} warnings, ${c.fail} failed, ${c.skip} skipped in ${(r.durationMs / 1000).toFixed(0)} s`,
+    `${c.pass} passed, ${c.warn} warnings, ${c.fail} failed, ${c.skip} skipped${outOfScope(r) ? ` (${outOfScope(r)} not part of this run or deployment)` : ''} in ${(r.durationMs / 1000).toFixed(0)} s`,
     // Root causes first: one service that stopped answering explains the checks it blocked.
     ...(r.rootCauses ?? []).flatMap((x) => [
       red(bold(`  ROOT CAUSE${r.modes.length > 1 ? ` [${x.mode}]` : ''}: ${causeText(x)}${x.after[0] ? `, after ${x.after[0]}` : ''}${x.until ? ` (answered again at ${x.until.slice(11, 19)})` : ''}`)),
