@@ -3,7 +3,8 @@
 // each variant of its files (fixtures/platform/variants.ts), a mistake an operator could make there,
 // turns its intended checks red with a message naming it.
 import { describe, it, expect } from 'vitest';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -37,6 +38,28 @@ describe('verify --compose fixtures/platform', () => {
     const env = readFileSync(join(FIXTURE, '.env'), 'utf8');
     for (const k of ['REDIS_PASSWORD', 'ADMIN_PASSWORD']) expect(r.all).not.toContain(new RegExp(`^${k}=(.*)$`, 'm').exec(env)![1]);
   }, 660_000);
+
+  it('a project whose nginx guards each workspace with its participant\'s htpasswd file: GO with --user-credentials', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cv-compose-auth-'));
+    cpSync(FIXTURE, dir, { recursive: true });
+    // As an operator adds it: htpasswd -B per participant, auth_basic in each user location, the files mounted.
+    const users = Array.from({ length: 20 }, (_, i) => `user${String(i + 1).padStart(3, '0')}`);
+    const creds = Object.fromEntries(users.map((u) => [u, randomBytes(9).toString('base64url')]));
+    mkdirSync(join(dir, 'nginx/htpasswd'));
+    await execa('docker', ['run', '--rm', '-i', '--network', 'none', '-v', `${join(dir, 'nginx/htpasswd')}:/out`, 'comfy-verify/nginx:1', 'sh', '-c',
+      'while IFS=: read -r u p; do printf "%s" "$p" | htpasswd -iBc /out/"$u" "$u" 2>/dev/null; done; chown root:www-data /out/*; chmod 640 /out/*'],
+      { input: users.map((u) => `${u}:${creds[u]}\n`).join('') });
+    const conf = join(dir, 'nginx/conf.d/users.conf');
+    writeFileSync(conf, readFileSync(conf, 'utf8').replace(/^location \/(user\d{3})\/ \{\n/gm, 'location /$1/ {\n    auth_basic "workspace $1";\n    auth_basic_user_file /etc/nginx/htpasswd/$1;\n'));
+    const compose = join(dir, 'docker-compose.yml');
+    writeFileSync(compose, readFileSync(compose, 'utf8').replace('      - ./nginx/conf.d:/etc/nginx/conf.d:ro\n', '      - ./nginx/conf.d:/etc/nginx/conf.d:ro\n      - ./nginx/htpasswd:/etc/nginx/htpasswd:ro\n'));
+    const file = join(dir, 'participants.txt');
+    writeFileSync(file, users.map((u) => `${u}:${creds[u]}\n`).join(''));
+    const { r, by } = await verify(['--compose', compose, '--mode', 'container', '--suite', 'access,health,websocket', '--user-credentials', file], 300_000);
+    expect(r.exitCode, r.all).toBe(0);
+    for (const id of ['access.workspace-auth', 'access.own-credentials', 'access.cross-user', 'access.htpasswd-files', 'health.frontends', 'websocket.user-upgrade']) expect(by(id)?.status, `${id}: ${by(id)?.message}`).toBe('pass');
+    for (const p of Object.values(creds)) expect(r.all).not.toContain(p);
+  }, 330_000);
 
   for (const v of COMPOSE_VARIANTS) {
     it(`variant ${v.id}: ${v.expect ? Object.keys(v.expect).join(', ') : ''} red`, async () => {

@@ -154,8 +154,9 @@ export const FAULTS: Fault[] = [
     id: 'user-location-missing', modes: ['container'],
     description: 'user007 has no location block: that participant gets a 404',
     expect: ['routing.user-identity', 'health.frontends', 'websocket.user-upgrade', 'browser.workspaces'],
-    // nginx's own 404 is no refusal by the workspace: its /view cannot be judged.
-    collateral: ['isolation.view-traversal'],
+    // nginx's own 404 is no refusal by the workspace: its /view cannot be judged. With per-user auth,
+    // the location's auth_basic_user_file goes with it: nginx reads no file for user007.
+    collateral: ['isolation.view-traversal', 'access.htpasswd-files'],
     message: /saw \/user007\/ → HTTP \d+, no identity file/,
     apply: (t) => withNginx(t, 'user-location-missing', (c) => editLocation(c, '/user007/', () => ' return 404; ')),
   }),
