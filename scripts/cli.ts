@@ -9,6 +9,7 @@ import { stackCommand } from './commands/stack.ts';
 import { loadCommand } from './commands/load.ts';
 import { smokeCommand } from './commands/smoke.ts';
 import { checklistCommand } from './commands/checklist.ts';
+import { k6Command } from './commands/k6.ts';
 
 const COMMANDS: Command[] = [
   verifyCommand,
@@ -17,6 +18,7 @@ const COMMANDS: Command[] = [
   smokeCommand,
   checklistCommand,
   loadCommand,
+  k6Command,
 ];
 
 void main(async () => {

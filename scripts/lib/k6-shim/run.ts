@@ -23,6 +23,9 @@ export interface RunOptions {
   /** receives handleSummary's stdout (or the default summary) */
   stdout?: (text: string) => void;
   onSample?: (s: Sample) => void;
+  /** `k6 run --vus/--duration/--iterations`: as in k6, they override the script's options and, being
+   *  the shortcuts, replace its scenarios */
+  overrides?: { vus?: number; duration?: string; iterations?: number };
 }
 
 export interface Live {
@@ -126,7 +129,12 @@ async function run(
   try {
     compiled = await compile(o.script);
     main = new VU(0, shared, compiled); // runs the init context once to read options; later setup/teardown/handleSummary
-    const options = (main.exports.options ?? {}) as Record<string, unknown>;
+    let options = (main.exports.options ?? {}) as Record<string, unknown>;
+    const ov = Object.fromEntries(Object.entries(o.overrides ?? {}).filter(([, v]) => v !== undefined));
+    if (Object.keys(ov).length) {
+      const { scenarios: _replaced, stages: _stages, ...rest } = options;
+      options = { ...rest, ...ov };
+    }
     shared.options = options;
     shared.hosts = (options.hosts ?? {}) as Record<string, string>;
     shared.insecureSkipTLSVerify = !!options.insecureSkipTLSVerify;
