@@ -70,6 +70,10 @@ describe('running scripts', () => {
     server = createServer((req, res) => {
       if (req.url === '/slow') return void setTimeout(() => res.end('slow'), 300);
       if (req.url === '/missing') { res.statusCode = 404; return void res.end('no'); }
+      const hop = /^\/redirect\/(\d+)$/.exec(req.url ?? '');
+      if (hop && hop[1] !== '0') { res.writeHead(302, { location: `/redirect/${Number(hop[1]) - 1}` }); return void res.end(); }
+      if (req.url === '/see-other') { res.writeHead(303, { location: '/method' }); return void res.end(); }
+      if (req.url === '/method') return void res.end(req.method);
       res.setHeader('content-type', 'text/plain');
       res.end('hello');
     });
@@ -325,6 +329,27 @@ describe('running scripts', () => {
     expect(r.failedThresholds).toEqual([]);
     expect(r.data.metrics.after_fail.values.count).toBe(1);
     expect(r.data.metrics.group_duration.values.max).toBeGreaterThanOrEqual(0);
+  });
+
+  // https://grafana.com/docs/k6/latest/using-k6/k6-options/reference/#max-redirects (default 10) and
+  // the `redirects` request parameter: redirects are followed, each hop a request in the metrics.
+  it('follows redirects up to maxRedirects (per request: redirects); a 303 after POST turns into GET', async () => {
+    const f = script('redirects.js', `
+      import http from 'k6/http';
+      import { check } from 'k6';
+      export const options = { scenarios: { s: { executor: 'per-vu-iterations', vus: 1, iterations: 1 } }, thresholds: { checks: ['rate==1'] } };
+      export default async function () {
+        const all = await http.asyncRequest('GET', 'http://${base}/redirect/3');
+        check(all, { 'followed to the end': (r) => r.status === 200 && r.url.endsWith('/redirect/0') });
+        const one = await http.asyncRequest('GET', 'http://${base}/redirect/3', null, { redirects: 1 });
+        check(one, { 'stopped after one hop': (r) => r.status === 302 && r.url.endsWith('/redirect/2') });
+        const post = await http.asyncRequest('POST', 'http://${base}/see-other', 'x');
+        check(post, { '303 turns POST into GET': (r) => r.status === 200 && r.body === 'GET' });
+      }
+    `);
+    const r = await runScript({ script: f, ...quiet }).result;
+    expect(r.exitCode, `${r.error} ${r.failedThresholds}`).toBe(K6_EXIT.ok);
+    expect(r.data.metrics.http_reqs.values.count).toBe(4 + 2 + 2);
   });
 
   it('ramping-vus activates VUs by the stages', async () => {

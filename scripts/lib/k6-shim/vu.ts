@@ -60,6 +60,13 @@ const unsupportedStub = (shared: Shared, what: string) => () => {
 
 export class Interrupted extends Error {}
 
+interface RequestParams {
+  headers?: Record<string, string>; tags?: Record<string, string>; timeout?: string | number; responseType?: 'text' | 'binary' | 'none';
+  responseCallback?: ExpectedStatuses | null;
+  /** how many redirects this request follows (k6: `redirects`; default options.maxRedirects, 10) */
+  redirects?: number;
+}
+
 /** What http.expectedStatuses() returns: the statuses http_req_failed counts as expected. */
 class ExpectedStatuses {
   constructor(readonly ranges: { min: number; max: number }[]) {}
@@ -358,10 +365,21 @@ export class VU {
     return { servername: host, ca: this.shared.ca, rejectUnauthorized: !this.shared.insecureSkipTLSVerify };
   }
 
-  private asyncRequest(method: string, url: string, body?: unknown, params?: {
-    headers?: Record<string, string>; tags?: Record<string, string>; timeout?: string | number; responseType?: 'text' | 'binary' | 'none';
-    responseCallback?: ExpectedStatuses | null;
-  } | null): Promise<unknown> {
+  /** https://grafana.com/docs/k6/latest/using-k6/k6-options/reference/#max-redirects: k6 follows up to
+   *  options.maxRedirects (default 10; per request `redirects`) as Go does: 301/302/303 turn into a
+   *  GET without body, 307/308 repeat the request. Each hop is a request of its own in the metrics. */
+  private async asyncRequest(method: string, url: string, body?: unknown, params?: RequestParams | null): Promise<unknown> {
+    const max = params?.redirects ?? (this.shared.options.maxRedirects as number | undefined) ?? 10;
+    let res = await this.requestOnce(method, url, body, params) as { status: number; headers: Record<string, string>; url: string };
+    for (let hops = 0; hops < max && [301, 302, 303, 307, 308].includes(res.status) && res.headers.Location; hops++) {
+      const next = new URL(res.headers.Location, res.url).href;
+      if ([301, 302, 303].includes(res.status) && method.toUpperCase() !== 'HEAD') { method = 'GET'; body = undefined; }
+      res = await this.requestOnce(method, next, body, params) as typeof res;
+    }
+    return res;
+  }
+
+  private requestOnce(method: string, url: string, body?: unknown, params?: RequestParams | null): Promise<unknown> {
     const p = params ?? {};
     const u = new URL(String(url));
     const tls = u.protocol === 'https:';
