@@ -352,6 +352,24 @@ describe('running scripts', () => {
     expect(r.data.metrics.http_reqs.values.count).toBe(4 + 2 + 2);
   });
 
+  // https://grafana.com/docs/k6/latest/javascript-api/error-codes/: 1404 for a 404, 1212 connection
+  // refused, 1050 request timeout.
+  it('k6\'s error codes: an HTTP 404 is 1404, a refused connection 1212, a timeout 1050', async () => {
+    const closed = await new Promise<number>((r) => { const t = createServer(); t.listen(0, '127.0.0.1', () => { const port = (t.address() as { port: number }).port; t.close(() => r(port)); }); });
+    const f = script('codes.js', `
+      import http from 'k6/http';
+      import { check } from 'k6';
+      export const options = { scenarios: { s: { executor: 'per-vu-iterations', vus: 1, iterations: 1 } }, thresholds: { checks: ['rate==1'] } };
+      export default async function () {
+        check(await http.asyncRequest('GET', 'http://${base}/missing'), { '404 → 1404': (r) => r.error_code === 1404 && r.status === 404 });
+        check(await http.asyncRequest('GET', 'http://127.0.0.1:${'${__ENV.CLOSED}'}/'), { 'refused → 1212': (r) => r.error_code === 1212 && r.status === 0 });
+        check(await http.asyncRequest('GET', 'http://${base}/slow', null, { timeout: '50ms' }), { 'timeout → 1050': (r) => r.error_code === 1050 });
+      }
+    `);
+    const r = await runScript({ script: f, ...quiet, env: { CLOSED: String(closed) } }).result;
+    expect(r.exitCode, `${r.error} ${r.failedThresholds}`).toBe(K6_EXIT.ok);
+  });
+
   it('ramping-vus activates VUs by the stages', async () => {
     const f = script('ramp.js', `
       import exec from 'k6/execution';

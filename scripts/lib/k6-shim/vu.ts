@@ -60,6 +60,17 @@ const unsupportedStub = (shared: Shared, what: string) => () => {
 
 export class Interrupted extends Error {}
 
+/** k6's error codes for what never got an HTTP answer (https://grafana.com/docs/k6/latest/javascript-api/error-codes/). */
+function networkErrorCode(e: Error & { code?: string }): number {
+  if (/timeout/i.test(e.message)) return 1050; // request timeout
+  switch (e.code) {
+    case 'ENOTFOUND': case 'EAI_AGAIN': return 1101; // no IP found for host
+    case 'ECONNREFUSED': return 1212; // connection refused
+    case 'ECONNRESET': return 1220; // connection reset by peer
+    default: return 1000;
+  }
+}
+
 interface RequestParams {
   headers?: Record<string, string>; tags?: Record<string, string>; timeout?: string | number; responseType?: 'text' | 'binary' | 'none';
   responseCallback?: ExpectedStatuses | null;
@@ -410,7 +421,7 @@ export class VU {
         timings.duration = timings.sending + timings.waiting + timings.receiving;
         const cb = p.responseCallback !== undefined ? p.responseCallback : this.responseCallback;
         const expected = !!cb && cb.has(status);
-        const t = { ...tags, status: String(status), ...(cb ? { expected_response: String(expected) } : {}), ...(error ? { error_code: String(errorCode) } : {}) };
+        const t = { ...tags, status: String(status), ...(cb ? { expected_response: String(expected) } : {}), ...(errorCode ? { error_code: String(errorCode) } : {}) };
         this.emit('http_reqs', 'counter', 1, t);
         if (!error) for (const [m, v] of [['http_req_duration', timings.duration], ['http_req_waiting', timings.waiting], ['http_req_connecting', connecting], ['http_req_tls_handshaking', handshaking]] as const) this.emit(m, 'trend', v, t);
         if (cb) this.emit('http_req_failed', 'rate', expected ? 0 : 1, t); // k6: none with setResponseCallback(null)
@@ -441,11 +452,13 @@ export class VU {
         res.once('end', () => {
           const hs: Record<string, string> = {};
           for (const [k, v] of Object.entries(res.headers)) hs[canonical(k)] = Array.isArray(v) ? v.join(', ') : String(v);
-          finish(res.statusCode ?? 0, hs, Buffer.concat(chunks));
+          const st = res.statusCode ?? 0;
+          // k6: a 4xx/5xx answer carries error_code 1000 + status (1404, 1500), its duration still counted.
+          finish(st, hs, Buffer.concat(chunks), '', st >= 400 && st < 600 ? 1000 + st : 0);
         });
-        res.once('error', (e) => finish(0, {}, null, e.message, 1000));
+        res.once('error', (e) => finish(0, {}, null, e.message, networkErrorCode(e)));
       });
-      req.once('error', (e) => finish(0, {}, null, e.message, /timeout/.test(e.message) ? 1050 : 1000));
+      req.once('error', (e) => finish(0, {}, null, e.message, networkErrorCode(e)));
       req.end(payload);
     });
   }
