@@ -74,6 +74,8 @@ describe('running scripts', () => {
       if (hop && hop[1] !== '0') { res.writeHead(302, { location: `/redirect/${Number(hop[1]) - 1}` }); return void res.end(); }
       if (req.url === '/see-other') { res.writeHead(303, { location: '/method' }); return void res.end(); }
       if (req.url === '/method') return void res.end(req.method);
+      if (req.url === '/set-cookie') { res.setHeader('set-cookie', ['sid=abc; Path=/', 'gone=1; Max-Age=0']); return void res.end(); }
+      if (req.url === '/echo-cookie') return void res.end(req.headers.cookie ?? '');
       res.setHeader('content-type', 'text/plain');
       res.end('hello');
     });
@@ -368,6 +370,33 @@ describe('running scripts', () => {
     `);
     const r = await runScript({ script: f, ...quiet, env: { CLOSED: String(closed) } }).result;
     expect(r.exitCode, `${r.error} ${r.failedThresholds}`).toBe(K6_EXIT.ok);
+  });
+
+  // https://grafana.com/docs/k6/latest/using-k6/cookies/ and the options reference (noCookiesReset):
+  // one jar per VU, sent back to matching URLs, emptied for every iteration unless noCookiesReset.
+  it('a cookie jar per VU, emptied for each iteration (noCookiesReset keeps it)', async () => {
+    const run = async (keep: boolean) => {
+      const f = script(`cookies-${keep}.js`, `
+        import http from 'k6/http';
+        import { check } from 'k6';
+        import { Counter } from 'k6/metrics';
+        const sent = new Counter('sent_sid');
+        export const options = { noCookiesReset: ${keep}, scenarios: { s: { executor: 'per-vu-iterations', vus: 1, iterations: 2 } }, thresholds: { checks: ['rate==1'] } };
+        export default async function () {
+          const before = await http.asyncRequest('GET', 'http://${base}/echo-cookie');
+          if (before.body === 'sid=abc') sent.add(1);
+          await http.asyncRequest('GET', 'http://${base}/set-cookie');
+          const after = await http.asyncRequest('GET', 'http://${base}/echo-cookie');
+          check(after, { 'the jar sends sid back, not the expired one': (x) => x.body === 'sid=abc' });
+          check(http.cookieJar().cookiesForURL('http://${base}/'), { 'cookiesForURL': (c) => c.sid[0] === 'abc' && !c.gone });
+        }
+      `);
+      const r = await runScript({ script: f, ...quiet }).result;
+      expect(r.exitCode, r.error).toBe(K6_EXIT.ok);
+      return r.data.metrics.sent_sid?.values.count ?? 0;
+    };
+    expect(await run(false)).toBe(0);
+    expect(await run(true)).toBe(1);
   });
 
   it('ramping-vus activates VUs by the stages', async () => {

@@ -60,6 +60,39 @@ const unsupportedStub = (shared: Shared, what: string) => () => {
 
 export class Interrupted extends Error {}
 
+/** Cookies by host: name, value, path, expiry (Set-Cookie's Path, Max-Age, Expires; Domain widens to subdomains). */
+class CookieJar {
+  private readonly cookies: { host: string; sub: boolean; name: string; value: string; path: string; expires: number }[] = [];
+  store(u: URL, setCookie: string): void {
+    const [pair, ...attrs] = setCookie.split(';').map((x) => x.trim());
+    const eq = pair.indexOf('=');
+    if (eq < 1) return;
+    const c = { host: u.hostname, sub: false, name: pair.slice(0, eq), value: pair.slice(eq + 1), path: '/', expires: Infinity };
+    for (const a of attrs) {
+      const [k, v = ''] = a.split('=');
+      const key = k.toLowerCase();
+      if (key === 'path' && v.startsWith('/')) c.path = v;
+      else if (key === 'domain' && v) { c.host = v.replace(/^\./, '').toLowerCase(); c.sub = true; }
+      else if (key === 'max-age') c.expires = Date.now() + Number(v) * 1000;
+      else if (key === 'expires' && c.expires === Infinity) c.expires = Date.parse(v);
+    }
+    const i = this.cookies.findIndex((x) => x.host === c.host && x.name === c.name && x.path === c.path);
+    if (i >= 0) this.cookies.splice(i, 1);
+    if (c.expires > Date.now()) this.cookies.push(c);
+  }
+  private matching(u: URL) {
+    const now = Date.now();
+    return this.cookies.filter((c) => c.expires > now && (u.hostname === c.host || (c.sub && u.hostname.endsWith(`.${c.host}`))) && u.pathname.startsWith(c.path));
+  }
+  header(u: URL): string { return this.matching(u).map((c) => `${c.name}=${c.value}`).join('; '); }
+  forUrl(u: URL): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const c of this.matching(u)) (out[c.name] ??= []).push(c.value);
+    return out;
+  }
+  clear(host: string): void { for (let i = this.cookies.length - 1; i >= 0; i--) if (this.cookies[i].host === host) this.cookies.splice(i, 1); }
+}
+
 /** k6's error codes for what never got an HTTP answer (https://grafana.com/docs/k6/latest/javascript-api/error-codes/). */
 function networkErrorCode(e: Error & { code?: string }): number {
   if (/timeout/i.test(e.message)) return 1050; // request timeout
@@ -100,6 +133,8 @@ export class VU {
   private idleWaiters: (() => void)[] = [];
   private failIteration?: (e: unknown) => void;
   private agents: { http?: http.Agent; https?: https.Agent } = {};
+  /** k6's per-VU cookie jar: Set-Cookie answers are sent back to matching URLs */
+  private jar = new CookieJar();
   /** http.setResponseCallback: null = nothing is expected or failed; default k6's 200-399 */
   private responseCallback: ExpectedStatuses | null = new ExpectedStatuses([{ min: 200, max: 399 }]);
   private readonly timerFns = this.timers();
@@ -129,6 +164,8 @@ export class VU {
   /** Runs one call of an exported function; resolves when it has settled and its event loop is empty (as k6 does). */
   async iterate(fnName: string, data: unknown): Promise<'ok' | 'error' | 'interrupted'> {
     this.ctx.__ITER = this.iterationInScenario;
+    // k6 empties the VU's cookie jar for every iteration unless options.noCookiesReset.
+    if (!this.shared.options.noCookiesReset) this.jar = new CookieJar();
     return (await this.invoke(fnName, data)).how;
   }
 
@@ -262,6 +299,12 @@ export class VU {
           if (x && typeof x === 'object' && Number.isInteger(x.min) && Number.isInteger(x.max)) return { min: x.min, max: x.max };
           throw new Error(`expectedStatuses: ${JSON.stringify(x)} is neither a status nor {min, max}`);
         })),
+        // https://grafana.com/docs/k6/latest/javascript-api/k6-http/cookiejar/: the VU's jar.
+        cookieJar: () => ({
+          cookiesForURL: (url: string) => this.jar.forUrl(new URL(url)),
+          set: (url: string, name: string, value: string) => this.jar.store(new URL(url), `${name}=${value}`),
+          clear: (url: string) => this.jar.clear(new URL(url).hostname),
+        }),
         setResponseCallback: (cb: unknown) => {
           if (cb !== null && !(cb instanceof ExpectedStatuses)) throw new Error('setResponseCallback takes http.expectedStatuses(...) or null, as in k6');
           this.responseCallback = cb;
@@ -397,6 +440,9 @@ export class VU {
     const payload = body == null ? undefined : typeof body === 'string' ? Buffer.from(body)
       : body instanceof ArrayBuffer ? Buffer.from(body) : Buffer.from(new URLSearchParams(body as Record<string, string>).toString());
     const headers: Record<string, string> = { 'User-Agent': 'comfy-verify-k6-shim/1', ...p.headers };
+    // The VU's cookie jar, as k6 keeps one per VU; a Cookie header given by the script wins.
+    const jarCookies = this.jar.header(u);
+    if (jarCookies && !Object.keys(headers).some((k) => k.toLowerCase() === 'cookie')) headers.Cookie = jarCookies;
     if (payload) headers['Content-Length'] = String(payload.length);
     if (payload && typeof body === 'object' && !(body instanceof ArrayBuffer)) headers['Content-Type'] ??= 'application/x-www-form-urlencoded';
     const timeoutMs = parseDuration(p.timeout, 60_000);
@@ -452,6 +498,7 @@ export class VU {
         res.once('end', () => {
           const hs: Record<string, string> = {};
           for (const [k, v] of Object.entries(res.headers)) hs[canonical(k)] = Array.isArray(v) ? v.join(', ') : String(v);
+          for (const c of res.headers['set-cookie'] ?? []) this.jar.store(u, c);
           const st = res.statusCode ?? 0;
           // k6: a 4xx/5xx answer carries error_code 1000 + status (1404, 1500), its duration still counted.
           finish(st, hs, Buffer.concat(chunks), '', st >= 400 && st < 600 ? 1000 + st : 0);
