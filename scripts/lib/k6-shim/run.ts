@@ -60,8 +60,13 @@ export interface SummaryData {
 
 interface Scenario {
   name: string;
-  executor: 'per-vu-iterations' | 'shared-iterations' | 'constant-vus' | 'ramping-vus';
+  executor: 'per-vu-iterations' | 'shared-iterations' | 'constant-vus' | 'ramping-vus' | 'constant-arrival-rate' | 'ramping-arrival-rate';
   vus: number;
+  /** arrival-rate executors: iterations per timeUnit (constant), or where the stages start (ramping) */
+  rate: number;
+  timeUnitMs: number;
+  preAllocatedVUs: number;
+  maxVUsOpt: number;
   iterations: number;
   durationMs: number;
   maxDurationMs: number;
@@ -76,7 +81,7 @@ interface Scenario {
 }
 
 const BUILTIN: [string, MetricType, boolean][] = [
-  ['vus', 'gauge', false], ['vus_max', 'gauge', false], ['iterations', 'counter', false], ['iteration_duration', 'trend', true],
+  ['vus', 'gauge', false], ['vus_max', 'gauge', false], ['iterations', 'counter', false], ['dropped_iterations', 'counter', false], ['iteration_duration', 'trend', true],
   ['checks', 'rate', false], ['data_sent', 'counter', false], ['data_received', 'counter', false],
   ['http_reqs', 'counter', false], ['http_req_duration', 'trend', true], ['http_req_waiting', 'trend', true],
   ['http_req_connecting', 'trend', true], ['http_req_tls_handshaking', 'trend', true], ['http_req_failed', 'rate', false],
@@ -245,12 +250,13 @@ function consolidate(options: Record<string, unknown>): Scenario[] {
   }
   return Object.entries(raw).map(([name, s]) => {
     const executor = s.executor as Scenario['executor'];
-    if (!['per-vu-iterations', 'shared-iterations', 'constant-vus', 'ramping-vus'].includes(executor)) {
-      throw new ConfigError(`scenario ${name}: executor "${String(s.executor)}" is not supported by k6-shim (per-vu-iterations, shared-iterations, constant-vus, ramping-vus)`);
-    }
+    if (!EXECUTORS.includes(executor)) throw new ConfigError(`scenario ${name}: executor "${String(s.executor)}" is not supported by k6-shim (${EXECUTORS.join(', ')})`);
+    const arrival = executor.endsWith('arrival-rate');
     const dur = (k: string, d: number) => { try { return parseDuration(s[k] as string, d); } catch (e) { throw new ConfigError(`scenario ${name}.${k}: ${errorText(e)}`); } };
     const sc: Scenario = {
       name, executor, vus: Number(s.vus ?? 1), iterations: Number(s.iterations ?? 1),
+      rate: Number(executor === 'ramping-arrival-rate' ? s.startRate ?? 0 : s.rate ?? 0), timeUnitMs: dur('timeUnit', 1000),
+      preAllocatedVUs: Number(s.preAllocatedVUs ?? 0), maxVUsOpt: Number(s.maxVUs ?? s.preAllocatedVUs ?? 0),
       durationMs: dur('duration', 0), maxDurationMs: dur('maxDuration', 600_000), startTimeMs: dur('startTime', 0),
       gracefulStopMs: dur('gracefulStop', 30_000), gracefulRampDownMs: dur('gracefulRampDown', 30_000),
       stages: ((s.stages ?? []) as { duration: string; target: number }[]).map((st) => ({ durationMs: parseDuration(st.duration), target: st.target })),
@@ -259,20 +265,30 @@ function consolidate(options: Record<string, unknown>): Scenario[] {
     };
     if (executor === 'constant-vus' && !sc.durationMs) throw new ConfigError(`scenario ${name}: constant-vus needs a duration`);
     if (executor === 'ramping-vus' && !sc.stages.length) throw new ConfigError(`scenario ${name}: ramping-vus needs stages`);
+    if (arrival && !(sc.preAllocatedVUs >= 1)) throw new ConfigError(`scenario ${name}: ${executor} needs preAllocatedVUs`);
+    if (executor === 'constant-arrival-rate' && (!sc.durationMs || !(sc.rate > 0))) throw new ConfigError(`scenario ${name}: constant-arrival-rate needs rate and duration`);
+    if (executor === 'ramping-arrival-rate' && !sc.stages.length) throw new ConfigError(`scenario ${name}: ramping-arrival-rate needs stages`);
     if (executor === 'shared-iterations' && sc.iterations < sc.vus) throw new ConfigError(`scenario ${name}: shared-iterations needs at least as many iterations (${sc.iterations}) as vus (${sc.vus})`);
     return sc;
   });
 }
 
-const maxVUs = (s: Scenario) => (s.executor === 'ramping-vus' ? Math.max(s.startVUs, ...s.stages.map((x) => x.target)) : s.vus);
+const EXECUTORS: Scenario['executor'][] = ['per-vu-iterations', 'shared-iterations', 'constant-vus', 'ramping-vus', 'constant-arrival-rate', 'ramping-arrival-rate'];
+// Arrival-rate pools are allocated up front (k6 adds VUs up to maxVUs as needed; vus_max shows the pool).
+const maxVUs = (s: Scenario) => (s.executor === 'ramping-vus' ? Math.max(s.startVUs, ...s.stages.map((x) => x.target))
+  : s.executor.endsWith('arrival-rate') ? Math.max(s.preAllocatedVUs, s.maxVUsOpt) : s.vus);
 const totalMs = (s: Scenario) =>
-  s.executor === 'ramping-vus' ? s.stages.reduce((n, x) => n + x.durationMs, 0) : s.executor === 'constant-vus' ? s.durationMs : s.maxDurationMs;
+  ['ramping-vus', 'ramping-arrival-rate'].includes(s.executor) ? s.stages.reduce((n, x) => n + x.durationMs, 0)
+    : ['constant-vus', 'constant-arrival-rate'].includes(s.executor) ? s.durationMs : s.maxDurationMs;
 
-/** ramping-vus: the VU count at `t` ms, linear within each stage. */
-export function targetAt(s: Pick<Scenario, 'startVUs' | 'stages'>, t: number): number {
+/** ramping-vus: the VU count at `t` ms, linear within each stage (ramping-arrival-rate: the rate). */
+export function targetAt(s: Pick<Scenario, 'startVUs' | 'stages'>, t: number, whole = true): number {
   let from = s.startVUs, at = 0;
   for (const st of s.stages) {
-    if (t < at + st.durationMs) return Math.floor(from + ((st.target - from) * (t - at)) / st.durationMs);
+    if (t < at + st.durationMs) {
+      const v = from + ((st.target - from) * (t - at)) / st.durationMs;
+      return whole ? Math.floor(v) : v; // VUs are whole; a rate need not be
+    }
     from = st.target; at += st.durationMs;
   }
   return from;
@@ -280,10 +296,62 @@ export function targetAt(s: Pick<Scenario, 'startVUs' | 'stages'>, t: number): n
 
 // ---------- executors ----------
 
+/** constant-arrival-rate and ramping-arrival-rate (https://grafana.com/docs/k6/latest/using-k6/scenarios/executors/):
+ *  iterations start at the rate, whatever the system's response, each on an idle VU of the pool; with
+ *  none idle it is dropped (dropped_iterations). The rate ramps linearly within each stage. */
+async function runArrivalRate(s: Scenario, vus: VU[], shared: Shared, live: Live, stopped: () => string | undefined,
+  onStop: (fn: () => void) => () => void, data: unknown): Promise<void> {
+  const start = Date.now();
+  const end = start + totalMs(s);
+  const rateAt = (t: number) => (s.executor === 'constant-arrival-rate' ? s.rate : targetAt({ startVUs: s.rate, stages: s.stages }, t, false));
+  let due = 0, begun = 0, iterationInTest = 0, last = start;
+  const info: ScenarioInfo = { name: s.name, executor: s.executor, startTime: start, tags: s.tags, env: s.env, progress: () => Math.min(1, (Date.now() - start) / totalMs(s)) };
+  const busy = new Map<number, Promise<void>>();
+  const counts = new Map<number, number>();
+  const one = async (i: number) => {
+    const vu = vus[i];
+    vu.scenario = info;
+    vu.ctx.__ENV = { ...shared.env, ...s.env };
+    vu.iterationInScenario = counts.get(i) ?? 0;
+    counts.set(i, vu.iterationInScenario + 1);
+    vu.iterationInTest = iterationInTest++;
+    shared.instance.vusActive = ++live.vusActive;
+    const t = Date.now();
+    try {
+      const how = await vu.iterate(s.exec, clone(data));
+      vu.iterationInInstance++;
+      if (how === 'interrupted') { shared.instance.iterationsInterrupted++; return; }
+      shared.instance.iterationsCompleted = ++live.iterations;
+      vu.emit('iterations', 'counter', 1, { scenario: s.name, ...s.tags });
+      vu.emit('iteration_duration', 'trend', Date.now() - t, { scenario: s.name, ...s.tags });
+    } finally {
+      shared.instance.vusActive = --live.vusActive;
+      busy.delete(i);
+    }
+  };
+  const offStop = onStop(() => { for (const i of busy.keys()) vus[i].interrupt(); });
+  for (; !stopped() && Date.now() < end; await new Promise((r) => setTimeout(r, 5))) {
+    const now = Date.now();
+    due += (rateAt(last - start) + rateAt(now - start)) / 2 * (now - last) / s.timeUnitMs; // the rate's integral
+    last = now;
+    for (; begun < Math.floor(due + 1e-9); begun++) {
+      const idle = vus.findIndex((_, i) => !busy.has(i));
+      if (idle < 0) { vus[0].emit('dropped_iterations', 'counter', 1, { scenario: s.name, ...s.tags }); continue; }
+      busy.set(idle, one(idle));
+    }
+  }
+  // gracefulStop for what is still running, then interrupted.
+  const grace = setTimeout(() => { for (const i of busy.keys()) vus[i].interrupt(); }, s.gracefulStopMs);
+  while (busy.size) await Promise.race([...busy.values()]);
+  clearTimeout(grace);
+  offStop();
+}
+
 async function runScenario(s: Scenario, vus: VU[], shared: Shared, live: Live, stopped: () => string | undefined,
   onStop: (fn: () => void) => () => void, data: unknown): Promise<void> {
   await sleepUnless(s.startTimeMs, stopped, onStop);
   if (stopped()) return;
+  if (s.executor.endsWith('arrival-rate')) return runArrivalRate(s, vus, shared, live, stopped, onStop, data);
   const start = Date.now();
   const end = start + totalMs(s);
   let iterationsDone = 0, iterationInTest = 0;

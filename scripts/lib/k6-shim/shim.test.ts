@@ -399,6 +399,39 @@ describe('running scripts', () => {
     expect(await run(true)).toBe(1);
   });
 
+  // https://grafana.com/docs/k6/latest/using-k6/scenarios/executors/constant-arrival-rate/ and
+  // ramping-arrival-rate/: iterations start at the rate whatever the response time; with no idle VU
+  // in the pool an iteration is dropped (dropped_iterations).
+  it('constant-arrival-rate starts iterations at the rate and drops what no idle VU can take', async () => {
+    const f = script('arrival.js', `
+      export const options = { scenarios: {
+        steady: { executor: 'constant-arrival-rate', rate: 20, timeUnit: '1s', duration: '1s', preAllocatedVUs: 5, exec: 'quick' },
+        starved: { executor: 'constant-arrival-rate', rate: 20, timeUnit: '1s', duration: '1s', preAllocatedVUs: 1, exec: 'slow' },
+      } };
+      export async function quick() { await new Promise((r) => setTimeout(r, 10)); }
+      export async function slow() { await new Promise((r) => setTimeout(r, 400)); }
+    `);
+    const r = await runScript({ script: f, ...quiet }).result;
+    expect(r.exitCode, r.error).toBe(K6_EXIT.ok);
+    const its = r.data.metrics.iterations.values.count;
+    const dropped = r.data.metrics.dropped_iterations.values.count;
+    // steady: about 20 in a second; starved: one VU busy 400 ms takes about 3, the other ~17 are dropped
+    expect(its).toBeGreaterThanOrEqual(20);
+    expect(its).toBeLessThanOrEqual(26);
+    expect(dropped).toBeGreaterThanOrEqual(14);
+  });
+
+  it('ramping-arrival-rate follows its stages: 0 → 40 per second over 1 s starts about 20', async () => {
+    const f = script('ramp-arrival.js', `
+      export const options = { scenarios: { r: { executor: 'ramping-arrival-rate', startRate: 0, timeUnit: '1s', preAllocatedVUs: 10, stages: [{ target: 40, duration: '1s' }] } } };
+      export default async function () {}
+    `);
+    const r = await runScript({ script: f, ...quiet }).result;
+    expect(r.exitCode, r.error).toBe(K6_EXIT.ok);
+    expect(r.data.metrics.iterations.values.count).toBeGreaterThanOrEqual(17);
+    expect(r.data.metrics.iterations.values.count).toBeLessThanOrEqual(21);
+  });
+
   it('ramping-vus activates VUs by the stages', async () => {
     const f = script('ramp.js', `
       import exec from 'k6/execution';
@@ -436,9 +469,9 @@ describe('running scripts', () => {
     const mod = await runScript({ script: script('mod.js', `import { parseHTML } from 'k6/html'; export default function () {}`), ...quiet }).result;
     expect(mod.exitCode).toBe(K6_EXIT.scriptException);
     expect(mod.error).toMatch(/does not provide module "k6\/html"/);
-    const ex = await runScript({ script: script('ex.js', `export const options = { scenarios: { s: { executor: 'constant-arrival-rate', duration: '1s' } } }; export default function () {}`), ...quiet }).result;
+    const ex = await runScript({ script: script('ex.js', `export const options = { scenarios: { s: { executor: 'externally-controlled', duration: '1s' } } }; export default function () {}`), ...quiet }).result;
     expect(ex.exitCode).toBe(K6_EXIT.invalidConfig);
-    expect(ex.error).toMatch(/constant-arrival-rate" is not supported/);
+    expect(ex.error).toMatch(/externally-controlled" is not supported/);
     const sleep = await runScript({ script: script('sleep.js', `import { sleep } from 'k6'; export default function () { sleep(1); }`), ...quiet }).result;
     // Not an iteration's exception to log and go on from: the run that could not do what the script
     // says stops, exit 107, naming it (a load test that sent nothing must not pass).
