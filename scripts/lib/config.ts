@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { HarnessError } from './ui.ts';
 import { registerSecret } from '../../stack/secrets.ts';
+import { parseEnvFile } from '../../stack/env-file.ts';
 import { CONTRACT, type NginxMode, type QueueMode } from '../../stack/topology.ts';
 import { parseSshTarget } from '../../suites/lib/ssh-host.ts';
 import type { RemoteConfig } from '../../suites/lib/remote-target.ts';
@@ -52,20 +53,7 @@ export const TARGET_HELP = `  --target https://DOMAIN[:PORT]  the deployment (de
 
 export type { RemoteConfig };
 
-/** Parses a .env file: KEY=VALUE lines, optional quotes, # comments, `export ` prefix. */
-export function parseEnvFile(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const raw of text.split(/\r?\n/)) {
-    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(raw);
-    if (!m) continue;
-    let v = m[2];
-    if (/^"(.*)"$/.test(v)) v = v.slice(1, -1).replace(/\\n/g, '\n').replace(/\\"/g, '"');
-    else if (/^'(.*)'$/.test(v)) v = v.slice(1, -1);
-    else v = v.replace(/\s+#.*$/, '');
-    out[m[1]] = v;
-  }
-  return out;
-}
+export { parseEnvFile };
 
 const camel = (k: string) => k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 const FLAG_BY_KEY = new Map<string, FlagName>(Object.keys(TARGET_OPTIONS).flatMap((f) => [[f, f as FlagName], [camel(f), f as FlagName]]));

@@ -4,7 +4,7 @@
 // gateways are the host's public and Tailscale addresses, the latter the env file's REDIS_BIND_IP),
 // probe containers on them, the stand-in host reached over SSH, and in host mode the host's own nginx
 // (as the platform's start script runs compose without the container-nginx profile).
-import { writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { writeFileSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, resolve, basename } from 'node:path';
 import { DockerComposeEnvironment, type StartedDockerComposeEnvironment } from 'testcontainers';
@@ -47,7 +47,7 @@ export async function startComposeStack(input: ComposeInput & { mode: NginxMode;
   if (!existsSync(file)) throw new HarnessError(`no compose file at ${file}`, 'give --compose the path of your docker-compose.yml');
   const envFile = input.envFile ? resolve(input.envFile) : existsSync(`${dirname(file)}/.env`) ? `${dirname(file)}/.env` : undefined;
   if (envFile && !existsSync(envFile)) throw new HarnessError(`no env file at ${envFile}`, 'give --env-file the path of your .env');
-  const envVars = envFile ? parseEnvFile((await import('node:fs')).readFileSync(envFile, 'utf8')) : {};
+  const envVars = envFile ? parseEnvFile(readFileSync(envFile, 'utf8')) : {};
   const runId = newRunId();
   const runDir = `${tmpdir()}/comfy-verify/${runId}`;
   const project = `cv-${runId}`;

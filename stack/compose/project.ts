@@ -9,6 +9,9 @@ import { execa } from 'execa';
 import { CONTRACT, type NginxMode } from '../topology.ts';
 import { imageName } from '../images.ts';
 import { HarnessError } from '../errors.ts';
+import { parseEnvFile } from '../env-file.ts';
+
+export { parseEnvFile };
 
 export const CONTAINER_NGINX_PROFILE = 'container-nginx';
 
@@ -59,21 +62,6 @@ export function standinKind(service: string): 'redis' | 'queue-manager' | 'admin
 const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
 export const matches = (patterns: string[], service: string) => patterns.some((p) => glob(p).test(service));
 
-/** KEY=VALUE lines as compose reads them (comments, export, quotes). */
-export function parseEnvFile(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) continue;
-    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
-    if (!m) continue;
-    let v = m[2];
-    if (/^".*"$/.test(v) || /^'.*'$/.test(v)) v = v.slice(1, -1);
-    else v = v.replace(/\s+#.*$/, '');
-    out[m[1]] = v;
-  }
-  return out;
-}
 
 export interface Change { what: string; why: string }
 
