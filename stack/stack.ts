@@ -113,15 +113,16 @@ export class Stack {
     const conf = renderNginxConf(next);
     const confChanged = conf !== readFileSync(`${next.runDir}/nginx/nginx.conf`, 'utf8');
     // Certificates and htpasswd files are read through mounts: rewritten, then nginx reloads.
+    const certChanged = JSON.stringify(next.tls) !== JSON.stringify(prev.tls);
     const authChanged = JSON.stringify(next.userAuth) !== JSON.stringify(prev.userAuth);
-    const tlsChanged = JSON.stringify(next.tls) !== JSON.stringify(prev.tls) || authChanged;
+    const filesChanged = certChanged || authChanged;
     if (confChanged) writeFileSync(`${next.runDir}/nginx/nginx.conf`, conf);
-    if (JSON.stringify(next.tls) !== JSON.stringify(prev.tls)) writeTlsFor(next, this.caKey);
+    if (certChanged) writeTlsFor(next, this.caKey);
     if (authChanged) await writeHtpasswd(next);
     // Only its configuration or certificate changed (files it reads through mounts): nginx is reloaded,
     // as an operator does after an edit, unless its container changed too.
-    let reloadNginx = (confChanged || tlsChanged) && !changed.has('nginx') && this.containers.has('nginx');
-    if ((confChanged || tlsChanged) && !reloadNginx) changed.add('nginx');
+    let reloadNginx = (confChanged || filesChanged) && !changed.has('nginx') && this.containers.has('nginx');
+    if ((confChanged || filesChanged) && !reloadNginx) changed.add('nginx');
     this.topology = next;
     // Stop what changed; restart it (and its dependents' order is kept by the waves). A service the
     // next topology drops goes last: it stops while the rest runs, as a container that dies mid-workshop

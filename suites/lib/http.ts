@@ -1,6 +1,6 @@
 // HTTP through the target, with the exchange recorded as evidence (credentials masked).
 import type { CheckContext } from './check.ts';
-import type { HttpResult, RequestOptions } from './target.ts';
+import { basicHeader, type HttpResult, type RequestOptions } from './target.ts';
 
 const SHOWN_HEADERS = ['location', 'content-type', 'www-authenticate', 'strict-transport-security', 'x-frame-options',
   'x-content-type-options', 'access-control-allow-origin', 'access-control-allow-methods', 'server', 'upgrade', 'connection'];
@@ -30,7 +30,7 @@ export function json<T = Record<string, unknown>>(ctx: CheckContext, r: HttpResu
   }
 }
 
-export const basicAuth = (user: string, pass: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` });
+export const basicAuth = (user: string, pass: string) => ({ authorization: basicHeader(user, pass) });
 
 /** Runs fn for every item with bounded concurrency; returns results in order. */
 export async function each<T, R>(items: T[], fn: (item: T) => Promise<R>, concurrency = 8): Promise<R[]> {
