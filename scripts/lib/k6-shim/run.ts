@@ -1,13 +1,14 @@
 // The k6 shim's runner: bundles a k6 script (TypeScript or JavaScript) with esbuild, keeping the
-// k6 modules external, gives each VU its own realm, runs the scenarios (per-vu-iterations,
-// constant-vus, ramping-vus), evaluates thresholds (also abortOnFail while running) and calls
+// k6 modules external, gives each VU a thread and realm of its own (pool.ts, worker.ts), runs the
+// scenarios with k6's executors, evaluates thresholds (also abortOnFail while running) and calls
 // setup, teardown and handleSummary with k6-shaped data. Exit codes are k6's.
-import vm from 'node:vm';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { Registry, Sink, parseDuration, type Sample, type MetricType } from './metrics.ts';
-import { VU, errorText, type Shared, type ScenarioInfo, type Log } from './vu.ts';
+import { Registry, Sink, parseDuration, type Sample, type MetricType, type Tags } from './metrics.ts';
+import { errorText, type Log } from './vu.ts';
+import { VUHandle, type Hub, type RunOutcome } from './pool.ts';
+import { SharedState, type ScenarioContext } from './protocol.ts';
 
 /** k6's exit codes (the ones the shim can produce). */
 export const K6_EXIT = { ok: 0, thresholdsFailed: 99, invalidConfig: 104, externalAbort: 105, scriptException: 107, scriptAborted: 108 } as const;
@@ -83,7 +84,8 @@ interface Scenario {
 const BUILTIN: [string, MetricType, boolean][] = [
   ['vus', 'gauge', false], ['vus_max', 'gauge', false], ['iterations', 'counter', false], ['dropped_iterations', 'counter', false], ['iteration_duration', 'trend', true],
   ['checks', 'rate', false], ['data_sent', 'counter', false], ['data_received', 'counter', false],
-  ['http_reqs', 'counter', false], ['http_req_duration', 'trend', true], ['http_req_waiting', 'trend', true],
+  ['http_reqs', 'counter', false], ['http_req_duration', 'trend', true], ['http_req_blocked', 'trend', true], ['http_req_sending', 'trend', true],
+  ['http_req_waiting', 'trend', true], ['http_req_receiving', 'trend', true], ['ws_ping', 'trend', true],
   ['http_req_connecting', 'trend', true], ['http_req_tls_handshaking', 'trend', true], ['http_req_failed', 'rate', false],
   ['ws_connecting', 'trend', true], ['ws_session_duration', 'trend', true], ['ws_sessions', 'counter', false],
   ['ws_msgs_sent', 'counter', false], ['ws_msgs_received', 'counter', false], ['group_duration', 'trend', true],
@@ -115,99 +117,103 @@ async function run(
 ): Promise<Omit<RunResult, 'aborted'>> {
   const log: Log = o.log ?? ((level, msg) => console.error(`${level.toUpperCase()} ${msg}`));
   const t0 = Date.now();
-  let testStart = 0;
   for (const [name, type, isTime] of BUILTIN) registry.define(name, type, isTime);
   if (o.onSample) registry.onSample(o.onSample);
   const env: Record<string, string> = { ...(o.includeSystemEnv === false ? {} : (process.env as Record<string, string>)), ...o.env };
-  const shared: Shared = {
-    registry, env, scriptDir: dirname(resolve(o.script)), hosts: {}, insecureSkipTLSVerify: false,
-    ca: env.SSL_CERT_FILE ? readFileSync(env.SSL_CERT_FILE, 'utf8') : undefined, options: {},
-    testStart: () => testStart, instance: { vusActive: 0, vusInitialized: 0, iterationsCompleted: 0, iterationsInterrupted: 0 },
-    checks: new Map(), files: new Map(), log,
-    onUnsupported: (what) => stopAll('threshold', `the script uses ${what}, which this runner does not implement`),
-    onAbort: (reason) => stopAll('threshold', `test aborted: ${reason}`),
+  let unsupported: string | undefined, aborted: string | undefined;
+  const hub: Hub = {
+    registry, state: new SharedState(), log, checks: new Map(),
+    net: { hosts: {}, insecureSkipTLSVerify: false, ca: env.SSL_CERT_FILE ? readFileSync(env.SSL_CERT_FILE, 'utf8') : undefined },
+    onUnsupported: (what) => { unsupported ??= what; stopAll('threshold', `the script uses ${what}, which this runner does not implement`); },
+    onAbort: (reason) => { aborted ??= reason; stopAll('threshold', `test aborted: ${reason}`); },
   };
+  const rt: Runtime = { hub, live, env, stopped, onStop, emit: (metric, type, value, tags) => registry.add({ metric, type, value, tags, time: Date.now() }) };
   const fail = (exitCode: number, error: string) => ({ exitCode, error, data: emptyData(), outputs: {}, failedThresholds: [], durationMs: Date.now() - t0 });
+  const scriptDir = dirname(resolve(o.script));
+  const vus: VUHandle[] = [];
+  let main: VUHandle | undefined;
+  const closeAll = () => { vus.forEach((v) => v.close()); main?.close(); };
 
-  let compiled: vm.Script, main: VU;
-  let scenarios: Scenario[];
+  let script: { code: string; filename: string };
+  let scenarios: Scenario[], options: Record<string, unknown>;
   try {
-    compiled = await compile(o.script);
-    main = new VU(0, shared, compiled); // runs the init context once to read options; later setup/teardown/handleSummary
-    let options = (main.exports.options ?? {}) as Record<string, unknown>;
+    script = await compile(o.script);
+    main = await VUHandle.start(0, script, env, scriptDir, hub); // runs the init context once to read options; later setup/teardown/handleSummary
+    options = main.options;
     const ov = Object.fromEntries(Object.entries(o.overrides ?? {}).filter(([, v]) => v !== undefined));
     if (Object.keys(ov).length) {
       const { scenarios: _replaced, stages: _stages, ...rest } = options;
       options = { ...rest, ...ov };
     }
-    shared.options = options;
-    shared.hosts = (options.hosts ?? {}) as Record<string, string>;
-    shared.insecureSkipTLSVerify = !!options.insecureSkipTLSVerify;
+    hub.net = { ...hub.net, hosts: (options.hosts ?? {}) as Record<string, string>, insecureSkipTLSVerify: !!options.insecureSkipTLSVerify };
+    checkOptions(options);
+    main.setOptions(options, hub.net);
     scenarios = consolidate(options);
     // An invalid threshold is invalid configuration (k6: exit 104), not a script exception.
     try { registry.setThresholds((options.thresholds ?? {}) as never); } catch (e) { throw new ConfigError(errorText(e)); }
     registry.evaluate(0); // unknown metrics or aggregations fail now, not after the run
   } catch (e) {
+    closeAll();
     return fail(e instanceof ConfigError ? K6_EXIT.invalidConfig : K6_EXIT.scriptException, errorText(e));
   }
-  const trendStats = (shared.options.summaryTrendStats as string[] | undefined) ?? ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)'];
+  const trendStats = (options.summaryTrendStats as string[] | undefined) ?? ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)'];
 
-  // Every VU is initialised before the test starts, as in k6.
-  const vus: VU[] = [];
+  // Every VU is initialised before the test starts, as in k6 (each in its own thread, so at once).
   try {
     const need = scenarios.reduce((n, s) => n + maxVUs(s), 0);
-    for (let i = 1; i <= need; i++) { vus.push(new VU(i, shared, compiled)); shared.instance.vusInitialized = live.vusMax = i; }
+    await Promise.all(Array.from({ length: need }, async (_, k) => {
+      const vu = await VUHandle.start(k + 1, script, env, scriptDir, hub, options);
+      vus[k] = vu;
+      hub.state.set('vusInitialized', (live.vusMax = vus.filter(Boolean).length));
+    }));
   } catch (e) {
-    vus.forEach((v) => v.close());
+    closeAll();
     return fail(K6_EXIT.scriptException, `init: ${errorText(e)}`);
   }
 
   let setupData: unknown;
   live.phase = 'setup';
-  try {
-    if (typeof main.exports.setup === 'function') setupData = clone(await main.iterateValue('setup', undefined));
-  } catch (e) {
-    vus.forEach((v) => v.close());
-    return fail(K6_EXIT.scriptException, `setup: ${errorText(e)}`);
+  if (main.has('setup')) {
+    const r = await within(main, main.run('setup', undefined), options.setupTimeout, 'setupTimeout');
+    if (r.how !== 'ok') { closeAll(); return fail(K6_EXIT.scriptException, `setup: ${r.error ?? 'interrupted'}`); }
+    setupData = clone(r.value);
   }
 
   live.phase = 'running';
-  testStart = live.startedAt = Date.now();
-  const elapsed = () => Date.now() - testStart;
+  live.startedAt = Date.now();
+  hub.state.set('testStart', live.startedAt);
+  const elapsed = () => Date.now() - live.startedAt;
   const tick = setInterval(() => {
-    main.emit('vus', 'gauge', shared.instance.vusActive, {});
-    main.emit('vus_max', 'gauge', vus.length, {});
+    rt.emit('vus', 'gauge', live.vusActive, {});
+    rt.emit('vus_max', 'gauge', vus.length, {});
     const broken = registry.abortingNow(elapsed(), elapsed() / 1000);
     if (broken.length) stopAll('threshold', `thresholds crossed (abortOnFail): ${broken.join('; ')}`);
   }, 1_000);
   let offset = 0;
-  await Promise.all(scenarios.map((s) => {
+  await Promise.all(scenarios.map((s, index) => {
     const mine = vus.slice(offset, (offset += maxVUs(s)));
-    return runScenario(s, mine, shared, live, stopped, onStop, setupData);
+    return runScenario(rt, s, index, mine, setupData);
   }));
   clearInterval(tick);
   const durationMs = elapsed();
 
   live.phase = 'teardown';
   let error: string | undefined;
-  try {
-    if (typeof main.exports.teardown === 'function') await main.iterateValue('teardown', clone(setupData));
-  } catch (e) {
-    error = `teardown: ${errorText(e)}`;
+  if (main.has('teardown')) {
+    const r = await within(main, main.run('teardown', clone(setupData)), options.teardownTimeout, 'teardownTimeout');
+    if (r.how !== 'ok') error = `teardown: ${r.error ?? 'interrupted'}`;
   }
   // "No sample at all" is judged only on a run that ran its course: a stopped one is told as stopped.
-  const failedThresholds = registry.evaluate(durationMs / 1000, !stopped() || !!shared.unsupported);
+  const failedThresholds = registry.evaluate(durationMs / 1000, !stopped() || !!unsupported);
   // A function the runner does not implement was called: refused, never a pass on what did not run.
-  if (shared.unsupported) error = `the script uses ${shared.unsupported}, which this runner does not implement (see README, "Load tests")`;
-  const data = summaryData(registry, shared, trendStats, durationMs, setupData);
+  if (unsupported) error = `the script uses ${unsupported}, which this runner does not implement (see README, "The k6 shim")`;
+  const data = summaryData(registry, hub, trendStats, durationMs, setupData);
   let outputs: Record<string, string> = {};
-  try {
-    if (typeof main.exports.handleSummary === 'function') outputs = ((await main.iterateValue('handleSummary', data)) ?? {}) as Record<string, string>;
-    else outputs = { stdout: defaultSummary(data) };
-  } catch (e) {
-    error ??= `handleSummary: ${errorText(e)}`;
-    outputs = { stdout: defaultSummary(data) };
-  }
+  if (main.has('handleSummary')) {
+    const r = await main.run('handleSummary', data);
+    if (r.how === 'ok') outputs = (r.value ?? {}) as Record<string, string>;
+    else { error ??= `handleSummary: ${r.error ?? 'interrupted'}`; outputs = { stdout: defaultSummary(data) }; }
+  } else outputs = { stdout: defaultSummary(data) };
   for (const [file, content] of Object.entries(outputs)) {
     if (file === 'stdout' || file === 'stderr') (o.stdout ?? ((t: string) => process.stdout.write(t)))(String(content));
     else {
@@ -216,26 +222,52 @@ async function run(
       writeFileSync(path, String(content));
     }
   }
-  vus.forEach((v) => v.close());
-  main.close();
+  closeAll();
   live.phase = 'done';
   // exec.test.abort(): k6's ScriptAborted (108), https://grafana.com/docs/k6/latest/javascript-api/k6-execution/#test
-  if (shared.aborted !== undefined) error ??= `test aborted: ${shared.aborted}`;
-  const exitCode = shared.unsupported ? K6_EXIT.scriptException : shared.aborted !== undefined ? K6_EXIT.scriptAborted
+  if (aborted !== undefined) error ??= `test aborted: ${aborted}`;
+  const exitCode = unsupported ? K6_EXIT.scriptException : aborted !== undefined ? K6_EXIT.scriptAborted
     : failedThresholds.length ? K6_EXIT.thresholdsFailed : error ? K6_EXIT.scriptException : K6_EXIT.ok;
   return { exitCode, error, data, outputs, failedThresholds, durationMs };
 }
 
-async function compile(script: string): Promise<vm.Script> {
+/** setup and teardown get options.setupTimeout / teardownTimeout (k6: 60 s each), then are interrupted. */
+async function within(vu: VUHandle, run: Promise<RunOutcome>, limit: unknown, name: string): Promise<RunOutcome> {
+  const ms = parseDuration(limit as string | undefined, 60_000);
+  let late = false;
+  const timer = setTimeout(() => { late = true; vu.interrupt(); }, ms);
+  const r = await run.finally(() => clearTimeout(timer));
+  return late ? { how: 'error', error: `exceeded ${name} (${ms / 1000} s)` } : r;
+}
+
+async function compile(script: string): Promise<{ code: string; filename: string }> {
   const out = await build({
     entryPoints: [script], bundle: true, write: false, format: 'cjs', platform: 'neutral', target: 'es2020',
     external: ['k6', 'k6/*'], logLevel: 'silent', sourcemap: 'inline',
   }).catch((e: Error) => { throw new ScriptError(`cannot compile ${script}: ${e.message.split('\n').slice(0, 3).join(' ')}`); });
-  const code = out.outputFiles[0].text;
-  return new vm.Script(`(function (module, exports, require) {${code}\n})`, { filename: resolve(script) });
+  return { code: `(function (module, exports, require) {${out.outputFiles[0].text}\n})`, filename: resolve(script) };
 }
 
 // ---------- options ----------
+
+// The options this runner implements (https://grafana.com/docs/k6/latest/using-k6/k6-options/reference/).
+// `ext` and `cloud` are Grafana Cloud's and change nothing in a local run, for k6 neither.
+const OPTIONS = new Set(['scenarios', 'vus', 'duration', 'iterations', 'stages', 'thresholds', 'hosts', 'insecureSkipTLSVerify', 'summaryTrendStats',
+  'tags', 'noCookiesReset', 'maxRedirects', 'batch', 'userAgent', 'discardResponseBodies', 'throw', 'setupTimeout', 'teardownTimeout',
+  'minIterationDuration', 'ext', 'cloud']);
+const SCENARIO_KEYS = new Set(['executor', 'exec', 'env', 'tags', 'startTime', 'gracefulStop', 'gracefulRampDown', 'vus', 'iterations', 'duration',
+  'maxDuration', 'stages', 'startVUs', 'rate', 'startRate', 'timeUnit', 'preAllocatedVUs', 'maxVUs']);
+
+/** Refuses, at init, an option the runner would otherwise ignore: the run would not be the one the script asks for. */
+function checkOptions(options: Record<string, unknown>): void {
+  const unknown = Object.keys(options).filter((k) => !OPTIONS.has(k) && options[k] !== undefined);
+  if (unknown.length) throw new ScriptError(`the script sets ${unknown.map((k) => `options.${k}`).join(', ')}, which this runner does not implement (see README, "The k6 shim")`);
+  for (const [name, sc] of Object.entries((options.scenarios ?? {}) as Record<string, Record<string, unknown>>)) {
+    if (sc.options) throw new ScriptError(`scenario ${name} sets options (k6 browser), which this runner does not implement`);
+    const bad = Object.keys(sc).filter((k) => !SCENARIO_KEYS.has(k));
+    if (bad.length) throw new ConfigError(`scenario ${name}: unknown field${bad.length > 1 ? 's' : ''} ${bad.join(', ')}`);
+  }
+}
 
 function consolidate(options: Record<string, unknown>): Scenario[] {
   let raw = options.scenarios as Record<string, Record<string, unknown>> | undefined;
@@ -296,47 +328,66 @@ export function targetAt(s: Pick<Scenario, 'startVUs' | 'stages'>, t: number, wh
 
 // ---------- executors ----------
 
+/** What the executors share: the VUs' hub, live counters, the stop signal, samples of the runner's own. */
+interface Runtime {
+  hub: Hub;
+  live: Live;
+  env: Record<string, string>;
+  stopped: () => string | undefined;
+  onStop: (fn: () => void) => () => void;
+  emit: (metric: string, type: MetricType, value: number, tags: Tags) => void;
+}
+
+/** A scenario as its VUs see it (k6/execution), with its progress kept current in shared memory. */
+function scenarioContext(rt: Runtime, s: Scenario, index: number, progress: () => number): { ctx: ScenarioContext; stop: () => void } {
+  const ctx: ScenarioContext = { name: s.name, executor: s.executor, startTime: Date.now(), tags: s.tags, env: s.env, index };
+  const timer = setInterval(() => rt.hub.state.progress(index, progress()), 50);
+  return { ctx, stop: () => { clearInterval(timer); rt.hub.state.progress(index, progress()); } };
+}
+
+/** One iteration on one VU, counted as k6 counts it (iterations and iteration_duration only when it completed). */
+async function iteration(rt: Runtime, s: Scenario, sc: ScenarioContext, vu: VUHandle, data: unknown, iterationInScenario: number, iterationInTest: number): Promise<'ok' | 'error' | 'interrupted'> {
+  const t = Date.now();
+  const { how } = await vu.run(s.exec, clone(data), { scenario: sc, env: { ...rt.env, ...s.env }, iterationInScenario, iterationInTest });
+  const st = rt.hub.state;
+  if (how === 'interrupted') { st.set('iterationsInterrupted', st.get('iterationsInterrupted') + 1); return how; }
+  st.set('iterationsCompleted', ++rt.live.iterations);
+  rt.emit('iterations', 'counter', 1, { scenario: s.name, ...s.tags });
+  rt.emit('iteration_duration', 'trend', Date.now() - t, { scenario: s.name, ...s.tags });
+  return how;
+}
+const activeVUs = (rt: Runtime, d: number) => rt.hub.state.set('vusActive', (rt.live.vusActive += d));
+
 /** constant-arrival-rate and ramping-arrival-rate (https://grafana.com/docs/k6/latest/using-k6/scenarios/executors/):
  *  iterations start at the rate, whatever the system's response, each on an idle VU of the pool; with
  *  none idle it is dropped (dropped_iterations). The rate ramps linearly within each stage. */
-async function runArrivalRate(s: Scenario, vus: VU[], shared: Shared, live: Live, stopped: () => string | undefined,
-  onStop: (fn: () => void) => () => void, data: unknown): Promise<void> {
+async function runArrivalRate(rt: Runtime, s: Scenario, index: number, vus: VUHandle[], data: unknown): Promise<void> {
   const start = Date.now();
   const end = start + totalMs(s);
   const rateAt = (t: number) => (s.executor === 'constant-arrival-rate' ? s.rate : targetAt({ startVUs: s.rate, stages: s.stages }, t, false));
   let due = 0, begun = 0, iterationInTest = 0, last = start;
-  const info: ScenarioInfo = { name: s.name, executor: s.executor, startTime: start, tags: s.tags, env: s.env, progress: () => Math.min(1, (Date.now() - start) / totalMs(s)) };
+  const sc = scenarioContext(rt, s, index, () => Math.min(1, (Date.now() - start) / totalMs(s)));
   const busy = new Map<number, Promise<void>>();
   const counts = new Map<number, number>();
   const one = async (i: number) => {
-    const vu = vus[i];
-    vu.scenario = info;
-    vu.ctx.__ENV = { ...shared.env, ...s.env };
-    vu.iterationInScenario = counts.get(i) ?? 0;
-    counts.set(i, vu.iterationInScenario + 1);
-    vu.iterationInTest = iterationInTest++;
-    shared.instance.vusActive = ++live.vusActive;
-    const t = Date.now();
+    const n = counts.get(i) ?? 0;
+    counts.set(i, n + 1);
+    activeVUs(rt, +1);
     try {
-      const how = await vu.iterate(s.exec, clone(data));
-      vu.iterationInInstance++;
-      if (how === 'interrupted') { shared.instance.iterationsInterrupted++; return; }
-      shared.instance.iterationsCompleted = ++live.iterations;
-      vu.emit('iterations', 'counter', 1, { scenario: s.name, ...s.tags });
-      vu.emit('iteration_duration', 'trend', Date.now() - t, { scenario: s.name, ...s.tags });
+      await iteration(rt, s, sc.ctx, vus[i], data, n, iterationInTest++);
     } finally {
-      shared.instance.vusActive = --live.vusActive;
+      activeVUs(rt, -1);
       busy.delete(i);
     }
   };
-  const offStop = onStop(() => { for (const i of busy.keys()) vus[i].interrupt(); });
-  for (; !stopped() && Date.now() < end; await new Promise((r) => setTimeout(r, 5))) {
+  const offStop = rt.onStop(() => { for (const i of busy.keys()) vus[i].interrupt(); });
+  for (; !rt.stopped() && Date.now() < end; await new Promise((r) => setTimeout(r, 5))) {
     const now = Date.now();
     due += (rateAt(last - start) + rateAt(now - start)) / 2 * (now - last) / s.timeUnitMs; // the rate's integral
     last = now;
     for (; begun < Math.floor(due + 1e-9); begun++) {
       const idle = vus.findIndex((_, i) => !busy.has(i));
-      if (idle < 0) { vus[0].emit('dropped_iterations', 'counter', 1, { scenario: s.name, ...s.tags }); continue; }
+      if (idle < 0) { rt.emit('dropped_iterations', 'counter', 1, { scenario: s.name, ...s.tags }); continue; }
       busy.set(idle, one(idle));
     }
   }
@@ -345,13 +396,13 @@ async function runArrivalRate(s: Scenario, vus: VU[], shared: Shared, live: Live
   while (busy.size) await Promise.race([...busy.values()]);
   clearTimeout(grace);
   offStop();
+  sc.stop();
 }
 
-async function runScenario(s: Scenario, vus: VU[], shared: Shared, live: Live, stopped: () => string | undefined,
-  onStop: (fn: () => void) => () => void, data: unknown): Promise<void> {
-  await sleepUnless(s.startTimeMs, stopped, onStop);
-  if (stopped()) return;
-  if (s.executor.endsWith('arrival-rate')) return runArrivalRate(s, vus, shared, live, stopped, onStop, data);
+async function runScenario(rt: Runtime, s: Scenario, index: number, vus: VUHandle[], data: unknown): Promise<void> {
+  await sleepUnless(s.startTimeMs, rt.stopped, rt.onStop);
+  if (rt.stopped()) return;
+  if (s.executor.endsWith('arrival-rate')) return runArrivalRate(rt, s, index, vus, data);
   const start = Date.now();
   const end = start + totalMs(s);
   let iterationsDone = 0, iterationInTest = 0;
@@ -359,39 +410,27 @@ async function runScenario(s: Scenario, vus: VU[], shared: Shared, live: Live, s
   const shared_ = s.executor === 'shared-iterations';
   let claimed = 0;
   const counted = s.executor === 'per-vu-iterations' || shared_;
-  const info: ScenarioInfo = {
-    name: s.name, executor: s.executor, startTime: start, tags: s.tags, env: s.env,
-    progress: () => (s.executor === 'per-vu-iterations' ? iterationsDone / (s.vus * s.iterations) : shared_ ? iterationsDone / s.iterations : Math.min(1, (Date.now() - start) / totalMs(s))),
-  };
+  const sc = scenarioContext(rt, s, index, () => (s.executor === 'per-vu-iterations' ? iterationsDone / (s.vus * s.iterations)
+    : shared_ ? iterationsDone / s.iterations : Math.min(1, (Date.now() - start) / totalMs(s))));
   // A VU may start iterations while `wanted(i)` holds; it is interrupted once its grace has run out.
   const finished = new Set<number>(); // per-vu-iterations: VUs that did all theirs
   const wanted = (i: number) => {
-    if (stopped() || Date.now() >= end || finished.has(i) || (shared_ && claimed >= s.iterations)) return false;
+    if (rt.stopped() || Date.now() >= end || finished.has(i) || (shared_ && claimed >= s.iterations)) return false;
     return s.executor !== 'ramping-vus' || i < targetAt(s, Date.now() - start);
   };
   const running = new Map<number, Promise<void>>();
   const loop = async (i: number) => {
-    const vu = vus[i];
-    vu.scenario = info;
-    vu.ctx.__ENV = { ...shared.env, ...s.env };
-    shared.instance.vusActive = ++live.vusActive;
+    activeVUs(rt, +1);
     try {
       for (let n = 0; wanted(i) && (s.executor !== 'per-vu-iterations' || n < s.iterations); n++) {
         if (shared_) claimed++;
-        vu.iterationInScenario = n;
-        vu.iterationInTest = iterationInTest++;
-        const t = Date.now();
-        const how = await vu.iterate(s.exec, clone(data));
-        vu.iterationInInstance++;
-        if (how === 'interrupted') { shared.instance.iterationsInterrupted++; break; }
+        const how = await iteration(rt, s, sc.ctx, vus[i], data, n, iterationInTest++);
+        if (how === 'interrupted') break;
         iterationsDone++;
-        shared.instance.iterationsCompleted = ++live.iterations;
-        vu.emit('iterations', 'counter', 1, { scenario: s.name, ...s.tags });
-        vu.emit('iteration_duration', 'trend', Date.now() - t, { scenario: s.name, ...s.tags });
         if (s.executor === 'per-vu-iterations' && n + 1 >= s.iterations) finished.add(i);
       }
     } finally {
-      shared.instance.vusActive = --live.vusActive;
+      activeVUs(rt, -1);
       running.delete(i);
       clearTimeout(graceTimers.get(i));
       graceTimers.delete(i);
@@ -404,7 +443,7 @@ async function runScenario(s: Scenario, vus: VU[], shared: Shared, live: Live, s
     if (graceTimers.has(i)) return;
     graceTimers.set(i, setTimeout(() => { graceTimers.delete(i); if (running.has(i)) vus[i].interrupt(); }, ms));
   };
-  const offStop = onStop(() => { for (const i of running.keys()) vus[i].interrupt(); });
+  const offStop = rt.onStop(() => { for (const i of running.keys()) vus[i].interrupt(); });
   const scheduler = setInterval(() => {
     for (let i = 0; i < vus.length; i++) {
       if (wanted(i) && !running.has(i)) running.set(i, loop(i));
@@ -417,7 +456,7 @@ async function runScenario(s: Scenario, vus: VU[], shared: Shared, live: Live, s
   for (let i = 0; i < vus.length; i++) if (wanted(i)) running.set(i, loop(i));
   const endTimer = setTimeout(() => { for (const i of running.keys()) interruptLater(i, s.gracefulStopMs); }, Math.max(0, end - Date.now()));
   // Done when every VU has left its loop and nothing more will start.
-  while (running.size || (!stopped() && Date.now() < end && !counted)) {
+  while (running.size || (!rt.stopped() && Date.now() < end && !counted)) {
     await Promise.race([...running.values(), new Promise((r) => setTimeout(r, 200))]);
     if (counted && !running.size) break;
   }
@@ -425,6 +464,7 @@ async function runScenario(s: Scenario, vus: VU[], shared: Shared, live: Live, s
   clearTimeout(endTimer);
   graceTimers.forEach(clearTimeout);
   offStop();
+  sc.stop();
 }
 
 function sleepUnless(ms: number, stopped: () => string | undefined, onStop: (fn: () => void) => () => void): Promise<void> {
@@ -443,11 +483,11 @@ function emptyData(): SummaryData {
   };
 }
 
-function summaryData(registry: Registry, shared: Shared, trendStats: string[], durationMs: number, setupData: unknown): SummaryData {
+function summaryData(registry: Registry, hub: Hub, trendStats: string[], durationMs: number, setupData: unknown): SummaryData {
   const d = emptyData();
   d.options.summaryTrendStats = trendStats;
   d.state = { isStdOutTTY: !!process.stdout.isTTY, isStdErrTTY: !!process.stderr.isTTY, testRunDurationMs: durationMs };
-  d.root_group.checks = [...shared.checks].map(([name, c]) => ({ name, path: `::${name}`, id: name, ...c }));
+  d.root_group.checks = [...hub.checks].map(([name, c]) => ({ name, path: `::${name}`, id: name, ...c }));
   const s = durationMs / 1000;
   for (const m of registry.metrics.values()) {
     const keys = [...registry.thresholds.keys()].filter((k) => k === m.name || k.startsWith(`${m.name}{`));

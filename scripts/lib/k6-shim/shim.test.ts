@@ -154,14 +154,70 @@ describe('running scripts', () => {
       import http from 'k6/http';
       import { sleep } from 'k6';
       export const options = { scenarios: { s: { executor: 'constant-vus', vus: 2, duration: '30s' } }, thresholds: { http_req_duration: ['p(95)<500'] } };
-      export default function () { http.get('http://${base}/'); sleep(1); }
+      export default function () { http.post('http://${base}/', { f: http.file('abc', 'a.txt') }); sleep(1); }
     `);
     const t0 = Date.now();
     const r = await runScript({ script: f, ...quiet }).result;
     expect(r.exitCode).toBe(K6_EXIT.scriptException);
-    expect(r.error).toMatch(/the script uses synchronous http\.get .*which this runner does not implement/);
+    expect(r.error).toMatch(/the script uses http\.file\(\) \(multipart bodies\), which this runner does not implement/);
     expect(Date.now() - t0, 'stopped at the first use, not after 30 s').toBeLessThan(10_000);
     expect(r.failedThresholds).toEqual(['http_req_duration: p(95)<500 (no sample of http_req_duration at all)']);
+  });
+
+  it('synchronous calls block only their own VU: sleep, http.get/post, http.batch, in one thread per VU', async () => {
+    const f = script('sync.js', `
+      import http from 'k6/http';
+      import { sleep, check, group } from 'k6';
+      import { Counter } from 'k6/metrics';
+      const ticks = new Counter('ticks');
+      export const options = { scenarios: {
+        sleeper: { executor: 'per-vu-iterations', vus: 1, iterations: 1, exec: 'sleeper' },
+        worker: { executor: 'per-vu-iterations', vus: 1, iterations: 1, exec: 'worker' },
+      } };
+      export function sleeper() { sleep(1); ticks.add(1, { who: 'sleeper' }); }
+      export function worker() {
+        // runs while the other VU sleeps: 5 requests of 300 ms, 3 of them at once in a batch
+        group('sync', () => {
+          const r = http.get('http://${base}/slow');
+          check(r, { 'get: body': (x) => x.body === 'slow' });
+          const p = http.post('http://${base}/method', 'x');
+          check(p, { 'post: method': (x) => x.body === 'POST' });
+          const b = http.batch(['http://${base}/slow', ['GET', 'http://${base}/slow'], { method: 'GET', url: 'http://${base}/slow' }]);
+          check(b, { 'batch: three': (x) => x.length === 3 && x.every((y) => y.body === 'slow') });
+          const o = http.batch({ a: 'http://${base}/slow' });
+          check(o, { 'batch: by name': (x) => x.a.status === 200 });
+        });
+        ticks.add(1, { who: 'worker' });
+      }
+    `);
+    const t0 = Date.now();
+    const r = await runScript({ script: f, ...quiet }).result;
+    expect(r.exitCode, r.error).toBe(K6_EXIT.ok);
+    expect(r.data.root_group.checks.every((c) => c.passes === 1 && c.fails === 0), JSON.stringify(r.data.root_group.checks)).toBe(true);
+    expect(r.data.metrics.ticks.values.count).toBe(2);
+    expect(r.data.metrics.http_reqs.values.count).toBe(6);
+    // serial: 300 + ~0 + 300 (batch in parallel) + 300; the sleeper's second ran beside it
+    const iter = r.data.metrics.iteration_duration.values;
+    expect(iter.max).toBeGreaterThanOrEqual(900);
+    expect(iter.max).toBeLessThan(1_600);
+    expect(Date.now() - t0).toBeLessThan(8_000);
+    for (const m of ['http_req_blocked', 'http_req_sending', 'http_req_receiving', 'group_duration']) expect(r.data.metrics[m], m).toBeDefined();
+    expect(r.data.metrics.data_received.values.count, 'status lines and headers are counted too').toBeGreaterThan(6 * 60);
+  });
+
+  it('stop() wakes a VU blocked in sleep(): interrupted at once, not after the sleep', async () => {
+    const f = script('sleep-stop.js', `
+      import { sleep } from 'k6';
+      export const options = { scenarios: { s: { executor: 'constant-vus', vus: 2, duration: '1m' } } };
+      export default function () { sleep(60); }
+    `);
+    const run = runScript({ script: f, ...quiet });
+    setTimeout(() => run.stop(), 800);
+    const t0 = Date.now();
+    const r = await run.result;
+    expect(r.exitCode).toBe(K6_EXIT.externalAbort);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(r.data.metrics.iterations).toBeUndefined();
   });
 
   it('abortOnFail stops the run early; teardown and handleSummary still run', async () => {
@@ -472,10 +528,9 @@ describe('running scripts', () => {
     const ex = await runScript({ script: script('ex.js', `export const options = { scenarios: { s: { executor: 'externally-controlled', duration: '1s' } } }; export default function () {}`), ...quiet }).result;
     expect(ex.exitCode).toBe(K6_EXIT.invalidConfig);
     expect(ex.error).toMatch(/externally-controlled" is not supported/);
-    const sleep = await runScript({ script: script('sleep.js', `import { sleep } from 'k6'; export default function () { sleep(1); }`), ...quiet }).result;
-    // Not an iteration's exception to log and go on from: the run that could not do what the script
-    // says stops, exit 107, naming it (a load test that sent nothing must not pass).
-    expect(sleep.exitCode).toBe(K6_EXIT.scriptException);
-    expect(sleep.error).toMatch(/uses sleep\(\) \(use setTimeout from k6\/timers\), which this runner does not implement/);
+    // An option it does not implement stops the run at init, exit 107, naming it: the run would not be what the script says.
+    const opt = await runScript({ script: script('opt.js', `export const options = { noConnectionReuse: true, vus: 1 }; export default function () {}`), ...quiet }).result;
+    expect(opt.exitCode).toBe(K6_EXIT.scriptException);
+    expect(opt.error).toMatch(/sets options\.noConnectionReuse, which this runner does not implement/);
   });
 });

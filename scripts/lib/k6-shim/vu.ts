@@ -1,62 +1,57 @@
-// One k6 virtual user: its own JavaScript realm (a vm context, as k6 gives each VU its own
-// runtime), the init context (open, __ENV, __VU), and the k6 modules the load scripts import,
-// implemented on Node: k6, k6/http (asyncRequest), k6/experimental/websockets, k6/timers,
-// k6/metrics, k6/execution. Only that subset; anything else fails loudly.
+// One k6 virtual user, inside its own worker thread (worker.ts): its own JavaScript realm, the init
+// context (open, __ENV, __VU), and the k6 modules scripts import, implemented on Node: k6, k6/http,
+// k6/websockets (and the experimental name), k6/timers, k6/metrics, k6/execution. The synchronous
+// calls (sleep, http.get, http.batch) block this thread only, as they block one VU in k6. Only
+// that subset; anything else stops the run and says what.
 import vm from 'node:vm';
-import http from 'node:http';
-import https from 'node:https';
 import { readFileSync } from 'node:fs';
+import { STATUS_CODES } from 'node:http';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { LookupFunction } from 'node:net';
 import WsClient from 'ws';
-import { parseDuration, type Registry, type MetricType, type Tags } from './metrics.ts';
+import { parseDuration, type MetricType, type Sample, type Tags } from './metrics.ts';
+import { exchange, lookupFor, tlsFor, type Agents, type NetConfig, type RawRequest, type RawResponse } from './http.ts';
+import type { SharedState, ScenarioContext } from './protocol.ts';
 
 export type Log = (level: 'info' | 'warn' | 'error', msg: string) => void;
 
-/** What every VU of a test shares. */
+/** What a VU's thread knows of its test, and how it reaches the main thread. */
 export interface Shared {
-  registry: Registry;
   env: Record<string, string>;
   scriptDir: string;
-  /** options.hosts: hostname -> address (k6's DNS override) */
-  hosts: Record<string, string>;
-  insecureSkipTLSVerify: boolean;
-  /** PEM bundle from SSL_CERT_FILE (Go, and so k6, reads it instead of the system roots) */
-  ca?: string;
+  net: NetConfig;
   options: Record<string, unknown>;
-  testStart: () => number;
-  instance: { vusActive: number; vusInitialized: number; iterationsCompleted: number; iterationsInterrupted: number };
-  checks: Map<string, { passes: number; fails: number }>;
+  state: SharedState;
   files: Map<string, string | Buffer>;
   log: Log;
+  emit: (s: Sample) => void;
+  /** a custom metric, made in the init context */
+  define: (name: string, type: MetricType, isTime: boolean) => void;
   /** the first function called that the runner does not implement: the run stops and exits 107 */
   unsupported?: string;
-  onUnsupported?: (what: string) => void;
+  onUnsupported: (what: string) => void;
   /** exec.test.abort(reason): the run stops, teardown and handleSummary still run, exit 108 */
   aborted?: string;
-  onAbort?: (reason: string) => void;
-}
-
-export interface ScenarioInfo {
-  name: string;
-  executor: string;
-  startTime: number;
-  progress: () => number;
-  tags: Tags;
-  env: Record<string, string>;
+  onAbort: (reason: string) => void;
+  /** Blocks this VU until the main thread has exchanged these requests (at most `parallel` at once).
+   *  Throws Interrupted when the iteration is interrupted meanwhile. */
+  requestSync: (requests: RawRequest[], parallel: number) => RawResponse[];
+  /** Blocks this VU for `ms`; throws Interrupted when the iteration is interrupted meanwhile. */
+  sleepSync: (ms: number) => void;
+  agents: Agents;
 }
 
 const SUPPORTED = ['k6', 'k6/http', 'k6/websockets', 'k6/experimental/websockets', 'k6/timers', 'k6/metrics', 'k6/execution'];
 const METRIC_NAME = /^[a-zA-Z_][a-zA-Z0-9_]{0,127}$/;
 const now = () => performance.now();
-/** Go's canonical header names (k6 shows response headers as Go does: Content-Type). */
-const canonical = (h: string) => h.toLowerCase().replace(/(^|-)([a-z])/g, (_, d: string, c: string) => d + c.toUpperCase());
-const unsupportedStub = (shared: Shared, what: string) => () => {
+const refuse = (shared: Shared, what: string): never => {
   // Refused, never pretended: the first use stops the whole run (exit 107), not just this iteration.
-  if (!shared.unsupported) { shared.unsupported = what; shared.onUnsupported?.(what); }
-  throw new Error(`k6-shim does not support ${what} (see README, "Load tests")`);
+  if (!shared.unsupported) { shared.unsupported = what; shared.onUnsupported(what); }
+  throw new Error(`k6-shim does not support ${what} (see README, "The k6 shim")`);
 };
+const unsupportedStub = (shared: Shared, what: string) => () => refuse(shared, what);
+
+type ScenarioInfo = ScenarioContext & { progress: () => number };
 
 export class Interrupted extends Error {}
 
@@ -93,23 +88,24 @@ class CookieJar {
   clear(host: string): void { for (let i = this.cookies.length - 1; i >= 0; i--) if (this.cookies[i].host === host) this.cookies.splice(i, 1); }
 }
 
-/** k6's error codes for what never got an HTTP answer (https://grafana.com/docs/k6/latest/javascript-api/error-codes/). */
-function networkErrorCode(e: Error & { code?: string }): number {
-  if (/timeout/i.test(e.message)) return 1050; // request timeout
-  switch (e.code) {
-    case 'ENOTFOUND': case 'EAI_AGAIN': return 1101; // no IP found for host
-    case 'ECONNREFUSED': return 1212; // connection refused
-    case 'ECONNRESET': return 1220; // connection reset by peer
-    default: return 1000;
-  }
-}
-
 interface RequestParams {
   headers?: Record<string, string>; tags?: Record<string, string>; timeout?: string | number; responseType?: 'text' | 'binary' | 'none';
   responseCallback?: ExpectedStatuses | null;
   /** how many redirects this request follows (k6: `redirects`; default options.maxRedirects, 10) */
   redirects?: number;
+  cookies?: Record<string, string | { value: string; replace?: boolean }>;
+  jar?: unknown;
+  auth?: string;
+  compression?: string;
 }
+/** A URL made by http.url`...`: requests to it are tagged with the template as their name. */
+class TaggedURL {
+  constructor(readonly url: string, readonly name: string) {}
+  toString(): string { return this.url; }
+}
+type K6Response = Record<string, unknown> & { status: number; headers: Record<string, string>; url: string };
+/** One request as http.batch takes it: a URL, [method, url, body, params] or {method, url, body, params}. */
+type BatchItem = string | TaggedURL | unknown[] | { method?: string; url: string | TaggedURL; body?: unknown; params?: RequestParams | null };
 
 /** What http.expectedStatuses() returns: the statuses http_req_failed counts as expected. */
 class ExpectedStatuses {
@@ -132,14 +128,13 @@ export class VU {
   private nextHandle = 1;
   private idleWaiters: (() => void)[] = [];
   private failIteration?: (e: unknown) => void;
-  private agents: { http?: http.Agent; https?: https.Agent } = {};
   /** k6's per-VU cookie jar: Set-Cookie answers are sent back to matching URLs */
   private jar = new CookieJar();
   /** http.setResponseCallback: null = nothing is expected or failed; default k6's 200-399 */
   private responseCallback: ExpectedStatuses | null = new ExpectedStatuses([{ min: 200, max: 399 }]);
   private readonly timerFns = this.timers();
 
-  constructor(readonly id: number, private shared: Shared, compiled: vm.Script) {
+  constructor(readonly id: number, readonly shared: Shared, code: string, filename: string) {
     const sandbox: Record<string, unknown> = {
       __ENV: { ...shared.env }, __VU: id, __ITER: 0,
       open: (path: string, mode?: string) => this.open(path, mode),
@@ -147,7 +142,7 @@ export class VU {
       ...this.timerFns, // k6 also has the timers as globals
     };
     this.ctx = vm.createContext(sandbox, { name: `VU ${id}` });
-    const wrapper = compiled.runInContext(this.ctx) as (module: unknown, exports: unknown, require: unknown) => void;
+    const wrapper = new vm.Script(code, { filename }).runInContext(this.ctx) as (module: unknown, exports: unknown, require: unknown) => void;
     const module = { exports: {} as Record<string, unknown> };
     const modules = new Map<string, unknown>();
     wrapper(module, module.exports, (name: string) => {
@@ -161,19 +156,26 @@ export class VU {
 
   // ---------- iterations ----------
 
-  /** Runs one call of an exported function; resolves when it has settled and its event loop is empty (as k6 does). */
-  async iterate(fnName: string, data: unknown): Promise<'ok' | 'error' | 'interrupted'> {
-    this.ctx.__ITER = this.iterationInScenario;
-    // k6 empties the VU's cookie jar for every iteration unless options.noCookiesReset.
-    if (!this.shared.options.noCookiesReset) this.jar = new CookieJar();
-    return (await this.invoke(fnName, data)).how;
-  }
-
-  /** setup, teardown, handleSummary: the function's value; its exception is thrown. */
-  async iterateValue(fnName: string, arg: unknown): Promise<unknown> {
-    const r = await this.invoke(fnName, arg, true);
-    if (r.how !== 'ok') throw r.error ?? new Error(`${fnName}() was interrupted`);
-    return r.value;
+  /** Runs one call of an exported function (an iteration, or setup, teardown, handleSummary); resolves
+   *  when it has settled and the VU's event loop is empty (as k6 does). */
+  run(fnName: string, arg: unknown, quiet: boolean, scenario?: ScenarioContext, env?: Record<string, string>, iterationInScenario = 0, iterationInTest = 0) {
+    if (scenario) {
+      this.scenario = { ...scenario, progress: () => this.shared.state.progress(scenario.index) };
+      this.ctx.__ENV = env ?? this.shared.env;
+      this.iterationInScenario = iterationInScenario;
+      this.iterationInTest = iterationInTest;
+      this.ctx.__ITER = iterationInScenario;
+      // k6 empties the VU's cookie jar for every iteration unless options.noCookiesReset.
+      if (!this.shared.options.noCookiesReset) this.jar = new CookieJar();
+    }
+    const t0 = Date.now();
+    const min = scenario ? parseDuration(this.shared.options.minIterationDuration as string | undefined, 0) : 0;
+    return this.invoke(fnName, arg, quiet).then(async (r) => {
+      if (scenario) this.iterationInInstance++;
+      // options.minIterationDuration: a shorter iteration waits out the rest (interruptible).
+      if (r.how === 'ok' && Date.now() - t0 < min) try { this.shared.sleepSync(min - (Date.now() - t0)); } catch { return { ...r, how: 'interrupted' as const }; }
+      return r;
+    });
   }
 
   private invoke(fnName: string, arg: unknown, quiet = false): Promise<{ how: 'ok' | 'error' | 'interrupted'; value?: unknown; error?: unknown }> {
@@ -233,8 +235,7 @@ export class VU {
   close(): void {
     this.epoch++;
     this.dropHandles();
-    this.agents.http?.destroy();
-    this.agents.https?.destroy();
+    this.shared.agents.destroy();
   }
 
   // ---------- init context ----------
@@ -278,7 +279,7 @@ export class VU {
     return t;
   }
   emit(metric: string, type: MetricType, value: number, tags: Tags): void {
-    this.shared.registry.add({ metric, type, value, tags, time: Date.now() });
+    this.shared.emit({ metric, type, value, tags, time: Date.now() });
   }
 
   // ---------- modules ----------
@@ -289,27 +290,11 @@ export class VU {
         check: this.check.bind(this), group: this.group.bind(this),
         // https://grafana.com/docs/k6/latest/javascript-api/k6/fail/: throws, ending this iteration only.
         fail: (msg?: string) => { throw new Error(msg ?? 'fail() called'); },
-        sleep: unsupportedStub(this.shared, 'sleep() (use setTimeout from k6/timers)'),
+        // https://grafana.com/docs/k6/latest/javascript-api/k6/sleep/: blocks this VU, its timers too.
+        sleep: (seconds: number) => { this.shared.sleepSync(Math.max(0, Number(seconds) * 1000)); },
+        randomSeed: unsupportedStub(this.shared, 'randomSeed()'),
       };
-      case 'k6/http': return {
-        asyncRequest: this.asyncRequest.bind(this),
-        // https://grafana.com/docs/k6/latest/javascript-api/k6-http/expected-statuses/ and set-response-callback/
-        expectedStatuses: (...sts: (number | { min: number; max: number })[]) => new ExpectedStatuses(sts.map((x) => {
-          if (typeof x === 'number' && Number.isInteger(x)) return { min: x, max: x };
-          if (x && typeof x === 'object' && Number.isInteger(x.min) && Number.isInteger(x.max)) return { min: x.min, max: x.max };
-          throw new Error(`expectedStatuses: ${JSON.stringify(x)} is neither a status nor {min, max}`);
-        })),
-        // https://grafana.com/docs/k6/latest/javascript-api/k6-http/cookiejar/: the VU's jar.
-        cookieJar: () => ({
-          cookiesForURL: (url: string) => this.jar.forUrl(new URL(url)),
-          set: (url: string, name: string, value: string) => this.jar.store(new URL(url), `${name}=${value}`),
-          clear: (url: string) => this.jar.clear(new URL(url).hostname),
-        }),
-        setResponseCallback: (cb: unknown) => {
-          if (cb !== null && !(cb instanceof ExpectedStatuses)) throw new Error('setResponseCallback takes http.expectedStatuses(...) or null, as in k6');
-          this.responseCallback = cb;
-        },
-        request: unsupportedStub(this.shared, 'synchronous http.request (use http.asyncRequest)'), get: unsupportedStub(this.shared, 'synchronous http.get (use http.asyncRequest)'), post: unsupportedStub(this.shared, 'synchronous http.post (use http.asyncRequest)') };
+      case 'k6/http': return this.httpModule();
       // k6/websockets is the same API, no longer experimental (k6 v0.54+).
       case 'k6/websockets':
       case 'k6/experimental/websockets': return { WebSocket: this.webSocketClass() };
@@ -332,8 +317,7 @@ export class VU {
     try {
       const r = fn();
       if (r && typeof (r as Promise<unknown>).then === 'function') {
-        if (!this.shared.unsupported) { this.shared.unsupported = 'group() with an async function'; this.shared.onUnsupported?.(this.shared.unsupported); }
-        throw new Error('k6-shim does not support group() with an async function (k6 does not either; see its docs)');
+        refuse(this.shared, 'group() with an async function (k6 does not follow async code in a group either; see its docs)');
       }
       return r;
     } finally {
@@ -342,15 +326,14 @@ export class VU {
     }
   }
 
+  /** https://grafana.com/docs/k6/latest/javascript-api/k6/check/: a `checks` sample per condition (the
+   *  main thread counts passes and fails by the `check` tag for the summary's root_group). */
   private check(val: unknown, sets: Record<string, unknown>, tags?: Record<string, unknown>): boolean {
     let all = true;
     for (const [name, fn] of Object.entries(sets)) {
       const ok = !!(typeof fn === 'function' ? fn(val) : fn);
       all &&= ok;
       this.emit('checks', 'rate', ok ? 1 : 0, this.tagsFor({ ...tags, check: name }));
-      const c = this.shared.checks.get(name) ?? { passes: 0, fails: 0 };
-      c[ok ? 'passes' : 'fails']++;
-      this.shared.checks.set(name, c);
     }
     return all;
   }
@@ -362,7 +345,7 @@ export class VU {
       constructor(name: string, isTime = false) {
         if (!vu.inInit) throw new Error(`metric "${name}": custom metrics must be created in the init context`);
         if (!METRIC_NAME.test(name)) throw new Error(`invalid metric name "${name}" (k6: letters, digits and _, up to 128)`);
-        vu.shared.registry.define(name, type, isTime);
+        vu.shared.define(name, type, isTime);
         this.name = name;
       }
       add(value: number | boolean, tags?: Record<string, string>): void {
@@ -373,7 +356,7 @@ export class VU {
   }
 
   private execution() {
-    const vu = this, s = this.shared;
+    const vu = this, s = this.shared, st = s.state;
     const scenario = {
       get name() { return vu.scenario?.name ?? ''; },
       get executor() { return vu.scenario?.executor ?? ''; },
@@ -384,11 +367,11 @@ export class VU {
       get iterationInTest() { return vu.iterationInTest; },
     };
     const instance = {
-      get vusActive() { return s.instance.vusActive; },
-      get vusInitialized() { return s.instance.vusInitialized; },
-      get iterationsCompleted() { return s.instance.iterationsCompleted; },
-      get iterationsInterrupted() { return s.instance.iterationsInterrupted; },
-      get currentTestRunDuration() { return s.testStart() ? Date.now() - s.testStart() : 0; },
+      get vusActive() { return st.get('vusActive'); },
+      get vusInitialized() { return st.get('vusInitialized'); },
+      get iterationsCompleted() { return st.get('iterationsCompleted'); },
+      get iterationsInterrupted() { return st.get('iterationsInterrupted'); },
+      get currentTestRunDuration() { return st.get('testStart') ? Date.now() - st.get('testStart') : 0; },
     };
     const vuInfo = {
       get idInInstance() { return vu.id; },
@@ -400,114 +383,173 @@ export class VU {
     };
     const abort = (reason?: string) => {
       const why = reason ?? 'aborted by the script';
-      if (s.aborted === undefined) { s.aborted = why; s.onAbort?.(why); }
+      if (s.aborted === undefined) { s.aborted = why; s.onAbort(why); }
       throw new Interrupted(`test aborted: ${why}`); // ends this iteration at once, as in k6
     };
     return { scenario, instance, vu: vuInfo, test: { options: s.options, abort, fail: unsupportedStub(this.shared, 'exec.test.fail()') } };
   }
 
-  // ---------- network ----------
+  // ---------- k6/http ----------
 
-  private lookup(host: string): LookupFunction | undefined {
-    const to = this.shared.hosts[host];
-    if (!to) return undefined;
-    const family = to.includes(':') ? 6 : 4;
-    return ((_h: string, opts: { all?: boolean }, cb: (...a: unknown[]) => void) =>
-      opts?.all ? cb(null, [{ address: to, family }]) : cb(null, to, family)) as unknown as LookupFunction;
-  }
-  private tlsOptions(host: string) {
-    return { servername: host, ca: this.shared.ca, rejectUnauthorized: !this.shared.insecureSkipTLSVerify };
+  /** https://grafana.com/docs/k6/latest/javascript-api/k6-http/ */
+  private httpModule(): Record<string, unknown> {
+    const sync = (method: string) => (url: unknown, ...rest: unknown[]) => {
+      // get/head take (url, params); the others (url, body, params)
+      const [body, params] = method === 'GET' || method === 'HEAD' ? [undefined, rest[0]] : rest;
+      return this.requestSync(method, url, body, params as RequestParams);
+    };
+    return {
+      request: (method: string, url: unknown, body?: unknown, params?: RequestParams) => this.requestSync(method, url, body, params),
+      get: sync('GET'), head: sync('HEAD'), post: sync('POST'), put: sync('PUT'), patch: sync('PATCH'), del: sync('DELETE'), options: sync('OPTIONS'),
+      batch: (items: BatchItem[] | Record<string, BatchItem>) => this.batch(items),
+      asyncRequest: (method: string, url: unknown, body?: unknown, params?: RequestParams) => this.requestAsync(method, url, body, params),
+      // https://grafana.com/docs/k6/latest/javascript-api/k6-http/url/: the template (with ${}) names the request.
+      url: (strings: TemplateStringsArray, ...values: unknown[]) =>
+        new TaggedURL(strings.reduce((a, s, i) => a + s + (i < values.length ? String(values[i]) : ''), ''), strings.join('${}')),
+      // https://grafana.com/docs/k6/latest/javascript-api/k6-http/expected-statuses/ and set-response-callback/
+      expectedStatuses: (...sts: (number | { min: number; max: number })[]) => new ExpectedStatuses(sts.map((x) => {
+        if (typeof x === 'number' && Number.isInteger(x)) return { min: x, max: x };
+        if (x && typeof x === 'object' && Number.isInteger(x.min) && Number.isInteger(x.max)) return { min: x.min, max: x.max };
+        throw new Error(`expectedStatuses: ${JSON.stringify(x)} is neither a status nor {min, max}`);
+      })),
+      setResponseCallback: (cb: unknown) => {
+        if (cb !== null && !(cb instanceof ExpectedStatuses)) throw new Error('setResponseCallback takes http.expectedStatuses(...) or null, as in k6');
+        this.responseCallback = cb;
+      },
+      // https://grafana.com/docs/k6/latest/javascript-api/k6-http/cookiejar/: the VU's jar.
+      cookieJar: () => ({
+        cookiesForURL: (url: string) => this.jar.forUrl(new URL(url)),
+        set: (url: string, name: string, value: string) => this.jar.store(new URL(url), `${name}=${value}`),
+        clear: (url: string) => this.jar.clear(new URL(url).hostname),
+      }),
+      file: unsupportedStub(this.shared, 'http.file() (multipart bodies)'),
+      CookieJar: unsupportedStub(this.shared, 'new http.CookieJar() (the VU\'s own jar, http.cookieJar(), is supported)'),
+    };
   }
 
-  /** https://grafana.com/docs/k6/latest/using-k6/k6-options/reference/#max-redirects: k6 follows up to
-   *  options.maxRedirects (default 10; per request `redirects`) as Go does: 301/302/303 turn into a
+  private requestSync(method: string, url: unknown, body?: unknown, params?: RequestParams | null): K6Response {
+    return this.drive([this.flow(method, url, body, params)])[0];
+  }
+
+  /** http.batch: the requests go out in parallel (at most options.batch at once, k6's default 20). */
+  private batch(items: BatchItem[] | Record<string, BatchItem>): K6Response[] | Record<string, K6Response> {
+    const keys = Object.keys(items);
+    const flows = keys.map((k) => {
+      const it = (items as Record<string, BatchItem>)[k];
+      if (typeof it === 'string' || it instanceof TaggedURL) return this.flow('GET', it, null, null);
+      if (Array.isArray(it)) return this.flow(String(it[0]), it[1], it[2], it[3] as RequestParams);
+      if (it && typeof it === 'object' && 'url' in it) return this.flow(it.method ?? 'GET', it.url, it.body, it.params);
+      throw new Error(`http.batch: item ${k} is neither a URL, [method, url, body, params] nor {method, url, …}`);
+    });
+    const out = this.drive(flows);
+    return Array.isArray(items) ? out : Object.fromEntries(keys.map((k, i) => [k, out[i]]));
+  }
+
+  /** Runs request flows to their end, each round's requests exchanged by the main thread while this VU waits. */
+  private drive(flows: Generator<RawRequest, K6Response, RawResponse>[]): K6Response[] {
+    const steps = flows.map((f) => f.next());
+    const parallel = Number(this.shared.options.batch ?? 20);
+    for (let open = steps.flatMap((s, i) => (s.done ? [] : [i])); open.length; open = steps.flatMap((s, i) => (s.done ? [] : [i]))) {
+      const answers = this.shared.requestSync(open.map((i) => steps[i].value as RawRequest), parallel);
+      open.forEach((i, k) => (steps[i] = flows[i].next(answers[k])));
+    }
+    return steps.map((s) => s.value as K6Response);
+  }
+
+  private async requestAsync(method: string, url: unknown, body?: unknown, params?: RequestParams | null): Promise<K6Response> {
+    const flow = this.flow(method, url, body, params);
+    for (let step = flow.next(); ; ) {
+      if (step.done) return step.value;
+      let cancel = () => {};
+      const h = this.hold(() => cancel());
+      const answer = await exchange(step.value, this.shared.net, this.shared.agents, (c) => (cancel = c));
+      if (!h.live()) return new Promise(() => {}); // an interrupted iteration's request: nobody waits for it
+      h.release();
+      step = flow.next(answer);
+    }
+  }
+
+  /** One request as k6 makes it, redirects included: yields each exchange, returns the last response.
+   *  https://grafana.com/docs/k6/latest/using-k6/k6-options/reference/#max-redirects: up to
+   *  options.maxRedirects (default 10; per request `redirects`), as Go does: 301/302/303 turn into a
    *  GET without body, 307/308 repeat the request. Each hop is a request of its own in the metrics. */
-  private async asyncRequest(method: string, url: string, body?: unknown, params?: RequestParams | null): Promise<unknown> {
+  private *flow(method: string, url: unknown, body: unknown, params: RequestParams | null | undefined): Generator<RawRequest, K6Response, RawResponse> {
     const max = params?.redirects ?? (this.shared.options.maxRedirects as number | undefined) ?? 10;
-    let res = await this.requestOnce(method, url, body, params) as { status: number; headers: Record<string, string>; url: string };
+    const name = url instanceof TaggedURL ? url.name : undefined;
+    let res = yield* this.once(method, String(url), body, params, name);
     for (let hops = 0; hops < max && [301, 302, 303, 307, 308].includes(res.status) && res.headers.Location; hops++) {
       const next = new URL(res.headers.Location, res.url).href;
       if ([301, 302, 303].includes(res.status) && method.toUpperCase() !== 'HEAD') { method = 'GET'; body = undefined; }
-      res = await this.requestOnce(method, next, body, params) as typeof res;
+      res = yield* this.once(method, next, body, params, name);
     }
     return res;
   }
 
-  private requestOnce(method: string, url: string, body?: unknown, params?: RequestParams | null): Promise<unknown> {
+  private *once(method: string, url: string, body: unknown, params: RequestParams | null | undefined, name?: string): Generator<RawRequest, K6Response, RawResponse> {
     const p = params ?? {};
-    const u = new URL(String(url));
-    const tls = u.protocol === 'https:';
+    const u = new URL(url);
+    method = method.toUpperCase();
     const payload = body == null ? undefined : typeof body === 'string' ? Buffer.from(body)
-      : body instanceof ArrayBuffer ? Buffer.from(body) : Buffer.from(new URLSearchParams(body as Record<string, string>).toString());
-    const headers: Record<string, string> = { 'User-Agent': 'comfy-verify-k6-shim/1', ...p.headers };
-    // The VU's cookie jar, as k6 keeps one per VU; a Cookie header given by the script wins.
-    const jarCookies = this.jar.header(u);
-    if (jarCookies && !Object.keys(headers).some((k) => k.toLowerCase() === 'cookie')) headers.Cookie = jarCookies;
+      : body instanceof ArrayBuffer ? Buffer.from(body) : ArrayBuffer.isView(body) ? Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+        : Buffer.from(new URLSearchParams(body as Record<string, string>).toString());
+    const headers: Record<string, string> = { 'User-Agent': String(this.shared.options.userAgent ?? 'comfy-verify-k6-shim/1'), ...p.headers };
+    const has = (h: string) => Object.keys(headers).some((k) => k.toLowerCase() === h);
+    // The VU's cookie jar, as k6 keeps one per VU, then params.cookies; a Cookie header given by the script wins.
+    const cookies = [this.jar.header(u), ...Object.entries(p.cookies ?? {}).map(([k, v]) => `${k}=${typeof v === 'string' ? v : v.value}`)].filter(Boolean).join('; ');
+    if (cookies && !has('cookie')) headers.Cookie = cookies;
+    if (p.auth === 'basic' || (u.username && !p.auth)) {
+      if (u.username) headers.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+    } else if (p.auth) refuse(this.shared, `params.auth "${p.auth}"`);
+    if (p.compression) refuse(this.shared, 'params.compression');
     if (payload) headers['Content-Length'] = String(payload.length);
-    if (payload && typeof body === 'object' && !(body instanceof ArrayBuffer)) headers['Content-Type'] ??= 'application/x-www-form-urlencoded';
-    const timeoutMs = parseDuration(p.timeout, 60_000);
-    const tags = this.tagsFor({ method: method.toUpperCase(), url: u.href, name: u.href, ...p.tags });
-    let agent = tls ? this.agents.https : this.agents.http;
-    if (!agent) agent = tls ? (this.agents.https = new https.Agent({ keepAlive: true })) : (this.agents.http = new http.Agent({ keepAlive: true }));
+    if (payload && typeof body === 'object' && !(body instanceof ArrayBuffer) && !ArrayBuffer.isView(body) && !has('content-type')) headers['Content-Type'] = 'application/x-www-form-urlencoded';
+    const target = new URL(u.href);
+    target.username = target.password = ''; // credentials travel in the header, not the URL
+    const tags = this.tagsFor({ method, url: target.href, name: name ?? target.href, ...p.tags });
+    const raw = yield {
+      method, url: target.href, headers, body: payload ? new Uint8Array(payload) : undefined,
+      timeoutMs: parseDuration(p.timeout, 60_000), keepBody: this.responseType(p) !== 'none',
+    };
+    // options.throw: a request that got no answer throws instead of returning (https://grafana.com/docs/k6/latest/using-k6/k6-options/reference/#throw)
+    if (raw.error && this.shared.options.throw) { this.settle(raw, method, target, headers, payload, p, tags); throw new Error(`${method} ${target.href}: ${raw.error}`); }
+    return this.settle(raw, method, target, headers, payload, p, tags);
+  }
 
-    return new Promise((resolveResponse) => {
-      let req: http.ClientRequest;
-      const h = this.hold(() => req?.destroy());
-      const t0 = now();
-      let ready = t0, sent = 0, headersAt = 0, connecting = 0, handshaking = 0;
-      const finish = (status: number, resHeaders: Record<string, string>, buf: Buffer | null, error = '', errorCode = 0) => {
-        if (!h.live()) return; // an interrupted iteration's request: nobody waits for it
-        h.release();
-        clearTimeout(timer);
-        const end = now(), start = Math.max(sent, ready);
-        const timings = {
-          blocked: Math.max(0, ready - t0 - connecting - handshaking), connecting, tls_handshaking: handshaking,
-          sending: Math.max(0, start - ready), waiting: headersAt ? headersAt - start : 0, receiving: headersAt ? end - headersAt : 0, duration: 0,
-        };
-        timings.duration = timings.sending + timings.waiting + timings.receiving;
-        const cb = p.responseCallback !== undefined ? p.responseCallback : this.responseCallback;
-        const expected = !!cb && cb.has(status);
-        const t = { ...tags, status: String(status), ...(cb ? { expected_response: String(expected) } : {}), ...(errorCode ? { error_code: String(errorCode) } : {}) };
-        this.emit('http_reqs', 'counter', 1, t);
-        if (!error) for (const [m, v] of [['http_req_duration', timings.duration], ['http_req_waiting', timings.waiting], ['http_req_connecting', connecting], ['http_req_tls_handshaking', handshaking]] as const) this.emit(m, 'trend', v, t);
-        if (cb) this.emit('http_req_failed', 'rate', expected ? 0 : 1, t); // k6: none with setResponseCallback(null)
-        this.emit('data_sent', 'counter', payload?.length ?? 0, t);
-        this.emit('data_received', 'counter', buf?.length ?? 0, t);
-        const text = buf && p.responseType !== 'binary' ? buf.toString('utf8') : null;
-        resolveResponse({
-          status, status_text: status ? `${status} ${http.STATUS_CODES[status] ?? ''}`.trim() : '', headers: resHeaders, timings, url: u.href, error, error_code: errorCode,
-          proto: 'HTTP/1.1', remote_ip: req?.socket?.remoteAddress ?? '', remote_port: req?.socket?.remotePort ?? 0,
-          request: { method: method.toUpperCase(), url: u.href, headers, body: '' },
-          body: p.responseType === 'none' ? null : p.responseType === 'binary' && buf ? buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) : text,
-          json: (selector?: string) => { if (selector) throw new Error('k6-shim: json(selector) is not supported'); return JSON.parse(text ?? ''); },
-        });
-      };
-      const timer = setTimeout(() => { req.destroy(new Error(`request timeout after ${timeoutMs} ms`)); }, timeoutMs);
-      req = (tls ? https : http).request(u, { method: method.toUpperCase(), headers, agent, lookup: this.lookup(u.hostname), ...(tls ? this.tlsOptions(u.hostname) : {}) });
-      req.once('socket', (sock) => {
-        if (!sock.connecting) return void (ready = now()); // a kept-alive connection
-        const at = now();
-        sock.once('connect', () => { connecting = now() - at; if (!tls) ready = now(); });
-        if (tls) sock.once('secureConnect', () => { handshaking = now() - at - connecting; ready = now(); });
-      });
-      req.once('finish', () => (sent = now()));
-      req.once('response', (res) => {
-        headersAt = now();
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => { if (p.responseType !== 'none') chunks.push(c); });
-        res.once('end', () => {
-          const hs: Record<string, string> = {};
-          for (const [k, v] of Object.entries(res.headers)) hs[canonical(k)] = Array.isArray(v) ? v.join(', ') : String(v);
-          for (const c of res.headers['set-cookie'] ?? []) this.jar.store(u, c);
-          const st = res.statusCode ?? 0;
-          // k6: a 4xx/5xx answer carries error_code 1000 + status (1404, 1500), its duration still counted.
-          finish(st, hs, Buffer.concat(chunks), '', st >= 400 && st < 600 ? 1000 + st : 0);
-        });
-        res.once('error', (e) => finish(0, {}, null, e.message, networkErrorCode(e)));
-      });
-      req.once('error', (e) => finish(0, {}, null, e.message, networkErrorCode(e)));
-      req.end(payload);
-    });
+  /** params.responseType, else 'none' under options.discardResponseBodies, else 'text'. */
+  private responseType(p: RequestParams): 'text' | 'binary' | 'none' { return p.responseType ?? (this.shared.options.discardResponseBodies ? 'none' : 'text'); }
+
+  /** The metrics k6 emits for a request, and the Response object scripts see. */
+  private settle(raw: RawResponse, method: string, u: URL, headers: Record<string, string>, payload: Buffer | undefined, p: RequestParams, tags: Tags): K6Response {
+    for (const c of raw.setCookies) this.jar.store(u, c);
+    const cb = p.responseCallback !== undefined ? p.responseCallback : this.responseCallback;
+    const expected = !!cb && cb.has(raw.status);
+    const t: Tags = { ...tags, status: String(raw.status), ...(cb ? { expected_response: String(expected) } : {}), ...(raw.errorCode ? { error_code: String(raw.errorCode) } : {}), proto: 'HTTP/1.1' };
+    const tm = raw.timings;
+    this.emit('http_reqs', 'counter', 1, t);
+    if (!raw.error) {
+      for (const [m, v] of [['http_req_duration', tm.duration], ['http_req_blocked', tm.blocked], ['http_req_connecting', tm.connecting], ['http_req_tls_handshaking', tm.tls_handshaking],
+        ['http_req_sending', tm.sending], ['http_req_waiting', tm.waiting], ['http_req_receiving', tm.receiving]] as const) this.emit(m, 'trend', v, t);
+    }
+    if (cb) this.emit('http_req_failed', 'rate', expected ? 0 : 1, t); // k6: none with setResponseCallback(null)
+    this.emit('data_sent', 'counter', raw.bytesSent, t);
+    this.emit('data_received', 'counter', raw.bytesReceived, t);
+    const buf = raw.body ? Buffer.from(raw.body.buffer, raw.body.byteOffset, raw.body.byteLength) : null;
+    const rt = this.responseType(p);
+    const text = buf && rt !== 'binary' ? buf.toString('utf8') : null;
+    let parsed: unknown, parsedOk = false;
+    const json = (selector?: string) => {
+      if (!parsedOk) { parsed = JSON.parse(text ?? ''); parsedOk = true; }
+      if (selector !== undefined && /[*?|@]|#./.test(selector)) refuse(this.shared, `json("${selector}"): GJSON beyond dotted paths and "#"`);
+      return selector === undefined ? parsed : jsonPath(parsed, selector);
+    };
+    return {
+      status: raw.status, status_text: raw.status ? `${raw.status} ${STATUS_CODES[raw.status] ?? ''}`.trim() : '', headers: raw.headers,
+      timings: tm, url: u.href, error: raw.error, error_code: raw.errorCode, proto: raw.status ? 'HTTP/1.1' : '', remote_ip: raw.remoteIp, remote_port: raw.remotePort,
+      cookies: responseCookies(raw.setCookies, u),
+      request: { method, url: u.href, headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])), body: payload?.toString('utf8') ?? '', cookies: {} },
+      body: rt === 'none' ? null : rt === 'binary' && buf ? buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) : text,
+      json, html: unsupportedStub(this.shared, 'Response.html()'), submitForm: unsupportedStub(this.shared, 'Response.submitForm()'), clickLink: unsupportedStub(this.shared, 'Response.clickLink()'),
+    };
   }
 
   private webSocketClass() {
@@ -531,8 +573,8 @@ export class VU {
         let opened = 0;
         const h = vu.hold(() => this.sock.terminate());
         this.sock = new WsClient(url, {
-          headers: params?.headers, handshakeTimeout: 60_000, lookup: vu.lookup(u.hostname),
-          ...(u.protocol === 'wss:' ? vu.tlsOptions(u.hostname) : {}),
+          headers: params?.headers, handshakeTimeout: 60_000, lookup: lookupFor(vu.shared.net, u.hostname),
+          ...(u.protocol === 'wss:' ? tlsFor(vu.shared.net, u.hostname) : {}),
         } as WsClient.ClientOptions);
         this.sock.on('open', () => {
           if (!h.live()) return;
@@ -549,7 +591,12 @@ export class VU {
           this.dispatch('message', { type: 'message', data: payload, timestamp: Date.now() });
         });
         this.sock.on('ping', () => h.live() && this.dispatch('ping', { type: 'ping' }));
-        this.sock.on('pong', () => h.live() && this.dispatch('pong', { type: 'pong' }));
+        this.sock.on('pong', () => {
+          if (!h.live()) return;
+          const at = this.pingAt.shift();
+          if (at !== undefined) vu.emit('ws_ping', 'trend', now() - at, this.tags);
+          this.dispatch('pong', { type: 'pong' });
+        });
         this.sock.on('error', (e: Error) => h.live() && this.dispatch('error', { type: 'error', error: e.message }));
         this.sock.on('close', (code: number) => {
           if (!h.live()) return;
@@ -569,7 +616,9 @@ export class VU {
         this.readyState = 2;
         if (this.sock.readyState === WsClient.CONNECTING) this.sock.terminate(); else this.sock.close(code, reason);
       }
-      ping(): void { this.sock.ping(); }
+      private pingAt: number[] = [];
+      /** ws_ping is the round trip of a ping to its pong (k6's built-in WebSocket metric). */
+      ping(): void { this.pingAt.push(now()); this.sock.ping(); }
       addEventListener(event: string, fn: Listener): void { this.listeners.set(event, [...(this.listeners.get(event) ?? []), fn]); }
       private dispatch(event: string, e: unknown): void {
         vu.call((this as unknown as Record<string, unknown>)[`on${event}`], e);
@@ -577,6 +626,41 @@ export class VU {
       }
     };
   }
+}
+
+/** k6's Response.json(selector) takes a GJSON path; the dotted subset: `a.b.0.c`, `items.#` (a count). */
+export function jsonPath(v: unknown, path: string): unknown {
+  let cur = v;
+  for (const key of path.split(/(?<!\\)\./).map((k) => k.replace(/\\\./g, '.'))) {
+    if (cur == null || typeof cur !== 'object') return undefined;
+    if (key === '#' && Array.isArray(cur)) return cur.length;
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return cur;
+}
+
+/** Response.cookies: the cookies the answer set, by name (https://grafana.com/docs/k6/latest/javascript-api/k6-http/response/). */
+function responseCookies(setCookies: string[], u: URL): Record<string, { name: string; value: string; domain: string; path: string; http_only: boolean; secure: boolean; max_age: number; expires: number }[]> {
+  const out: ReturnType<typeof responseCookies> = {};
+  for (const line of setCookies) {
+    const [pair, ...attrs] = line.split(';').map((x) => x.trim());
+    const eq = pair.indexOf('=');
+    if (eq < 1) continue;
+    const c = { name: pair.slice(0, eq), value: pair.slice(eq + 1), domain: u.hostname, path: '/', http_only: false, secure: false, max_age: 0, expires: 0 };
+    for (const a of attrs) {
+      const [k, v = ''] = a.split('=');
+      switch (k.toLowerCase()) {
+        case 'domain': c.domain = v; break;
+        case 'path': c.path = v; break;
+        case 'httponly': c.http_only = true; break;
+        case 'secure': c.secure = true; break;
+        case 'max-age': c.max_age = Number(v); break;
+        case 'expires': c.expires = Date.parse(v); break;
+      }
+    }
+    (out[c.name] ??= []).push(c);
+  }
+  return out;
 }
 
 export const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
