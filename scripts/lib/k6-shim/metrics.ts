@@ -112,13 +112,17 @@ export class Registry {
   /** key as written in options.thresholds -> its thresholds */
   readonly thresholds = new Map<string, Threshold[]>();
   private listeners: ((s: Sample) => void)[] = [];
+  /** sub-metrics followed without a threshold (k6's http_req_duration{expected_response:true}) */
+  private readonly tracked = new Set<string>();
 
   define(name: string, type: MetricType, isTime = false): void {
     const m = this.metrics.get(name);
     if (m && m.type !== type) throw new Error(`metric "${name}" is already a ${m.type}, not a ${type}`);
     if (!m) this.metrics.set(name, { name, type, isTime, sink: new Sink(type), subs: new Map() });
-    for (const [key] of this.thresholds) this.attach(key);
+    for (const key of [...this.thresholds.keys(), ...this.tracked]) this.attach(key);
   }
+
+  track(key: string): void { this.tracked.add(key); this.attach(key); }
 
   setThresholds(all: Record<string, (string | { threshold: string; abortOnFail?: boolean; delayAbortEval?: string })[]>): void {
     for (const [key, list] of Object.entries(all)) {

@@ -9,6 +9,9 @@ import { Registry, Sink, parseDuration, type Sample, type MetricType, type Tags 
 import { errorText, type Log } from './vu.ts';
 import { VUHandle, type Hub, type RunOutcome } from './pool.ts';
 import { SharedState, type ScenarioContext } from './protocol.ts';
+import { summaryData, emptyData, textSummary, DEFAULT_SUBMETRICS, type SummaryData } from './summary.ts';
+
+export type { SummaryData };
 
 /** k6's exit codes (the ones the shim can produce). */
 export const K6_EXIT = { ok: 0, thresholdsFailed: 99, invalidConfig: 104, externalAbort: 105, scriptException: 107, scriptAborted: 108 } as const;
@@ -51,13 +54,6 @@ export interface RunResult {
   durationMs: number;
 }
 
-export interface SummaryData {
-  root_group: { name: string; path: string; id: string; groups: unknown[]; checks: { name: string; path: string; id: string; passes: number; fails: number }[] };
-  options: { summaryTrendStats: string[]; summaryTimeUnit: string; noColor: boolean };
-  state: { isStdOutTTY: boolean; isStdErrTTY: boolean; testRunDurationMs: number };
-  metrics: Record<string, { type: MetricType; contains: 'time' | 'default'; values: Record<string, number>; thresholds?: Record<string, { ok: boolean }> }>;
-  setup_data?: unknown;
-}
 
 interface Scenario {
   name: string;
@@ -118,6 +114,7 @@ async function run(
   const log: Log = o.log ?? ((level, msg) => console.error(`${level.toUpperCase()} ${msg}`));
   const t0 = Date.now();
   for (const [name, type, isTime] of BUILTIN) registry.define(name, type, isTime);
+  DEFAULT_SUBMETRICS.forEach((k) => registry.track(k));
   if (o.onSample) registry.onSample(o.onSample);
   const env: Record<string, string> = { ...(o.includeSystemEnv === false ? {} : (process.env as Record<string, string>)), ...o.env };
   let unsupported: string | undefined, aborted: string | undefined;
@@ -207,13 +204,13 @@ async function run(
   const failedThresholds = registry.evaluate(durationMs / 1000, !stopped() || !!unsupported);
   // A function the runner does not implement was called: refused, never a pass on what did not run.
   if (unsupported) error = `the script uses ${unsupported}, which this runner does not implement (see README, "The k6 shim")`;
-  const data = summaryData(registry, hub, trendStats, durationMs, setupData);
+  const data = summaryData(registry, hub.checks, trendStats, durationMs, setupData);
   let outputs: Record<string, string> = {};
   if (main.has('handleSummary')) {
     const r = await main.run('handleSummary', data);
     if (r.how === 'ok') outputs = (r.value ?? {}) as Record<string, string>;
-    else { error ??= `handleSummary: ${r.error ?? 'interrupted'}`; outputs = { stdout: defaultSummary(data) }; }
-  } else outputs = { stdout: defaultSummary(data) };
+    else { error ??= `handleSummary: ${r.error ?? 'interrupted'}`; outputs = { stdout: textSummary(data, registry) }; }
+  } else outputs = { stdout: textSummary(data, registry) };
   for (const [file, content] of Object.entries(outputs)) {
     if (file === 'stdout' || file === 'stderr') (o.stdout ?? ((t: string) => process.stdout.write(t)))(String(content));
     else {
@@ -472,46 +469,4 @@ function sleepUnless(ms: number, stopped: () => string | undefined, onStop: (fn:
   return new Promise((r) => { const t = setTimeout(done, ms); const off = onStop(done); function done() { clearTimeout(t); off(); r(); } });
 }
 
-// ---------- summary ----------
-
 const clone = <T>(v: T): T => (v === undefined ? v : JSON.parse(JSON.stringify(v)));
-
-function emptyData(): SummaryData {
-  return {
-    root_group: { name: '', path: '', id: 'd41d8cd98f00b204e9800998ecf8427e', groups: [], checks: [] },
-    options: { summaryTrendStats: [], summaryTimeUnit: '', noColor: false }, state: { isStdOutTTY: false, isStdErrTTY: false, testRunDurationMs: 0 }, metrics: {},
-  };
-}
-
-function summaryData(registry: Registry, hub: Hub, trendStats: string[], durationMs: number, setupData: unknown): SummaryData {
-  const d = emptyData();
-  d.options.summaryTrendStats = trendStats;
-  d.state = { isStdOutTTY: !!process.stdout.isTTY, isStdErrTTY: !!process.stderr.isTTY, testRunDurationMs: durationMs };
-  d.root_group.checks = [...hub.checks].map(([name, c]) => ({ name, path: `::${name}`, id: name, ...c }));
-  const s = durationMs / 1000;
-  for (const m of registry.metrics.values()) {
-    const keys = [...registry.thresholds.keys()].filter((k) => k === m.name || k.startsWith(`${m.name}{`));
-    if (!m.sink.count && !keys.length) continue; // k6 shows metrics that had samples (or thresholds)
-    for (const key of [m.name, ...keys.filter((k) => k !== m.name)]) {
-      const sink = registry.sink(key);
-      const th = registry.thresholds.get(key);
-      d.metrics[key] = {
-        type: m.type, contains: m.isTime ? 'time' : 'default',
-        values: (sink ?? new Sink(m.type)).summary(trendStats, s),
-        ...(th ? { thresholds: Object.fromEntries(th.map((t) => [t.source, { ok: t.ok }])) } : {}),
-      };
-    }
-  }
-  if (setupData !== undefined) d.setup_data = setupData;
-  return d;
-}
-
-/** Without handleSummary: a short text like k6's end-of-test summary. */
-function defaultSummary(d: SummaryData): string {
-  const rows = Object.entries(d.metrics).map(([k, m]) => {
-    const marks = m.thresholds ? Object.values(m.thresholds).every((t) => t.ok) ? '✓ ' : '✗ ' : '  ';
-    const vals = Object.entries(m.values).map(([n, v]) => `${n}=${m.contains === 'time' ? `${v.toFixed(2)}ms` : +v.toFixed(4)}`).join(' ');
-    return `  ${marks}${k.padEnd(40, '.')}: ${vals}`;
-  });
-  return `\n${rows.join('\n')}\n\n`;
-}
