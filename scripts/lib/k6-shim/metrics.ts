@@ -84,6 +84,8 @@ export function parseThreshold(t: string | { threshold: string; abortOnFail?: bo
   const o = typeof t === 'string' ? { threshold: t } : t;
   const m = /^\s*(avg|min|max|med|count|rate|value|p\(\d+(?:\.\d+)?\))\s*(<=|>=|===|==|!=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$/.exec(o.threshold);
   if (!m) throw new Error(`invalid threshold "${o.threshold}" (k6 syntax: AGG OP NUMBER, e.g. p(95)<500, rate<0.01)`);
+  const pct = /^p\((.*)\)$/.exec(m[1]);
+  if (pct && Number(pct[1]) > 100) throw new Error(`invalid threshold "${o.threshold}": a percentile is between 0 and 100, not ${pct[1]}`);
   return { source: o.threshold, agg: m[1], op: m[2], limit: Number(m[3]), abortOnFail: !!o.abortOnFail, delayAbortEvalMs: parseDuration(o.delayAbortEval), ok: true };
 }
 

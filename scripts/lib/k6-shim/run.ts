@@ -124,7 +124,7 @@ async function run(
     onUnsupported: (what) => { unsupported ??= what; stopAll('threshold', `the script uses ${what}, which this runner does not implement`); },
     onAbort: (reason) => { aborted ??= reason; stopAll('threshold', `test aborted: ${reason}`); },
   };
-  const rt: Runtime = { hub, live, env, stopped, onStop, emit: (metric, type, value, tags) => registry.add({ metric, type, value, tags, time: Date.now() }) };
+  const rt: Runtime = { hub, live, env, stopped, onStop, tags: {}, emit: (metric, type, value, tags) => registry.add({ metric, type, value, tags, time: Date.now() }) };
   const fail = (exitCode: number, error: string) => ({ exitCode, error, data: emptyData(), outputs: {}, failedThresholds: [], durationMs: Date.now() - t0 });
   const scriptDir = dirname(resolve(o.script));
   const vus: VUHandle[] = [];
@@ -144,8 +144,11 @@ async function run(
     }
     hub.net = { ...hub.net, hosts: (options.hosts ?? {}) as Record<string, string>, insecureSkipTLSVerify: !!options.insecureSkipTLSVerify };
     checkOptions(options);
+    // As k6 consolidates them: the shortcuts become scenarios.default (exec.test.options shows it).
+    options = { ...options, scenarios: scenarioDefinitions(options) };
     main.setOptions(options, hub.net);
     scenarios = consolidate(options);
+    rt.tags = (options.tags ?? {}) as Tags;
     // An invalid threshold is invalid configuration (k6: exit 104), not a script exception.
     try { registry.setThresholds((options.thresholds ?? {}) as never); } catch (e) { throw new ConfigError(errorText(e)); }
     registry.evaluate(0); // unknown metrics or aggregations fail now, not after the run
@@ -266,7 +269,7 @@ function checkOptions(options: Record<string, unknown>): void {
   }
 }
 
-function consolidate(options: Record<string, unknown>): Scenario[] {
+function scenarioDefinitions(options: Record<string, unknown>): Record<string, Record<string, unknown>> {
   let raw = options.scenarios as Record<string, Record<string, unknown>> | undefined;
   if (!raw) {
     // k6's shortcuts (https://grafana.com/docs/k6/latest/using-k6/k6-options/reference/, "vus",
@@ -277,7 +280,11 @@ function consolidate(options: Record<string, unknown>): Scenario[] {
     else if (options.iterations) raw = { default: { executor: 'shared-iterations', vus, iterations: options.iterations, ...(options.duration ? { maxDuration: options.duration } : {}) } };
     else raw = { default: options.duration ? { executor: 'constant-vus', vus, duration: options.duration } : { executor: 'per-vu-iterations', vus: 1, iterations: 1 } };
   }
-  return Object.entries(raw).map(([name, s]) => {
+  return raw;
+}
+
+function consolidate(options: Record<string, unknown>): Scenario[] {
+  return Object.entries(scenarioDefinitions(options)).map(([name, s]) => {
     const executor = s.executor as Scenario['executor'];
     if (!EXECUTORS.includes(executor)) throw new ConfigError(`scenario ${name}: executor "${String(s.executor)}" is not supported by k6-shim (${EXECUTORS.join(', ')})`);
     const arrival = executor.endsWith('arrival-rate');
@@ -333,7 +340,10 @@ interface Runtime {
   stopped: () => string | undefined;
   onStop: (fn: () => void) => () => void;
   emit: (metric: string, type: MetricType, value: number, tags: Tags) => void;
+  /** options.tags: on the runner's own samples too (iterations, iteration_duration, dropped_iterations) */
+  tags: Tags;
 }
+const scenarioTags = (rt: Runtime, s: Scenario): Tags => ({ ...rt.tags, ...s.tags, scenario: s.name });
 
 /** A scenario as its VUs see it (k6/execution), with its progress kept current in shared memory. */
 function scenarioContext(rt: Runtime, s: Scenario, index: number, progress: () => number): { ctx: ScenarioContext; stop: () => void } {
@@ -349,8 +359,8 @@ async function iteration(rt: Runtime, s: Scenario, sc: ScenarioContext, vu: VUHa
   const st = rt.hub.state;
   if (how === 'interrupted') { st.set('iterationsInterrupted', st.get('iterationsInterrupted') + 1); return how; }
   st.set('iterationsCompleted', ++rt.live.iterations);
-  rt.emit('iterations', 'counter', 1, { scenario: s.name, ...s.tags });
-  rt.emit('iteration_duration', 'trend', Date.now() - t, { scenario: s.name, ...s.tags });
+  rt.emit('iterations', 'counter', 1, scenarioTags(rt, s));
+  rt.emit('iteration_duration', 'trend', Date.now() - t, scenarioTags(rt, s));
   return how;
 }
 const activeVUs = (rt: Runtime, d: number) => rt.hub.state.set('vusActive', (rt.live.vusActive += d));
@@ -384,7 +394,7 @@ async function runArrivalRate(rt: Runtime, s: Scenario, index: number, vus: VUHa
     last = now;
     for (; begun < Math.floor(due + 1e-9); begun++) {
       const idle = vus.findIndex((_, i) => !busy.has(i));
-      if (idle < 0) { rt.emit('dropped_iterations', 'counter', 1, { scenario: s.name, ...s.tags }); continue; }
+      if (idle < 0) { rt.emit('dropped_iterations', 'counter', 1, scenarioTags(rt, s)); continue; }
       busy.set(idle, one(idle));
     }
   }

@@ -4,6 +4,7 @@
 // calls (sleep, http.get, http.batch) block this thread only, as they block one VU in k6. Only
 // that subset; anything else stops the run and says what.
 import vm from 'node:vm';
+import { types } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import { resolve } from 'node:path';
@@ -133,6 +134,7 @@ export class VU {
   /** http.setResponseCallback: null = nothing is expected or failed; default k6's 200-399 */
   private responseCallback: ExpectedStatuses | null = new ExpectedStatuses([{ min: 200, max: 399 }]);
   private readonly timerFns = this.timers();
+  private readonly toArrayBuffer: (b: Uint8Array) => ArrayBuffer;
 
   constructor(readonly id: number, readonly shared: Shared, code: string, filename: string) {
     const sandbox: Record<string, unknown> = {
@@ -142,6 +144,8 @@ export class VU {
       ...this.timerFns, // k6 also has the timers as globals
     };
     this.ctx = vm.createContext(sandbox, { name: `VU ${id}` });
+    // Binary data the script receives is an ArrayBuffer of its own realm (instanceof ArrayBuffer holds there).
+    this.toArrayBuffer = vm.runInContext('(function (b) { const a = new ArrayBuffer(b.byteLength); new Uint8Array(a).set(b); return a; })', this.ctx) as (b: Uint8Array) => ArrayBuffer;
     const wrapper = new vm.Script(code, { filename }).runInContext(this.ctx) as (module: unknown, exports: unknown, require: unknown) => void;
     const module = { exports: {} as Record<string, unknown> };
     const modules = new Map<string, unknown>();
@@ -245,7 +249,7 @@ export class VU {
     const file = resolve(this.shared.scriptDir, path);
     if (!this.shared.files.has(file)) this.shared.files.set(file, readFileSync(file));
     const buf = this.shared.files.get(file) as Buffer;
-    return mode === 'b' ? buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer : buf.toString('utf8');
+    return mode === 'b' ? this.toArrayBuffer(buf) : buf.toString('utf8');
   }
 
   private console() {
@@ -490,7 +494,7 @@ export class VU {
     const u = new URL(url);
     method = method.toUpperCase();
     const payload = body == null ? undefined : typeof body === 'string' ? Buffer.from(body)
-      : body instanceof ArrayBuffer ? Buffer.from(body) : ArrayBuffer.isView(body) ? Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+      : types.isArrayBuffer(body) ? Buffer.from(body) : ArrayBuffer.isView(body) ? Buffer.from(body.buffer, body.byteOffset, body.byteLength)
         : Buffer.from(new URLSearchParams(body as Record<string, string>).toString());
     const headers: Record<string, string> = { 'User-Agent': String(this.shared.options.userAgent ?? 'comfy-verify-k6-shim/1'), ...p.headers };
     const has = (h: string) => Object.keys(headers).some((k) => k.toLowerCase() === h);
@@ -502,7 +506,7 @@ export class VU {
     } else if (p.auth) refuse(this.shared, `params.auth "${p.auth}"`);
     if (p.compression) refuse(this.shared, 'params.compression');
     if (payload) headers['Content-Length'] = String(payload.length);
-    if (payload && typeof body === 'object' && !(body instanceof ArrayBuffer) && !ArrayBuffer.isView(body) && !has('content-type')) headers['Content-Type'] = 'application/x-www-form-urlencoded';
+    if (payload && typeof body === 'object' && !types.isArrayBuffer(body) && !ArrayBuffer.isView(body) && !has('content-type')) headers['Content-Type'] = 'application/x-www-form-urlencoded';
     const target = new URL(u.href);
     target.username = target.password = ''; // credentials travel in the header, not the URL
     const tags = this.tagsFor({ method, url: target.href, name: name ?? target.href, ...p.tags });
@@ -547,7 +551,7 @@ export class VU {
       timings: tm, url: u.href, error: raw.error, error_code: raw.errorCode, proto: raw.status ? 'HTTP/1.1' : '', remote_ip: raw.remoteIp, remote_port: raw.remotePort,
       cookies: responseCookies(raw.setCookies, u),
       request: { method, url: u.href, headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])), body: payload?.toString('utf8') ?? '', cookies: {} },
-      body: rt === 'none' ? null : rt === 'binary' && buf ? buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) : text,
+      body: rt === 'none' ? null : rt === 'binary' && buf ? this.toArrayBuffer(buf) : text,
       json, html: unsupportedStub(this.shared, 'Response.html()'), submitForm: unsupportedStub(this.shared, 'Response.submitForm()'), clickLink: unsupportedStub(this.shared, 'Response.clickLink()'),
     };
   }
@@ -587,7 +591,7 @@ export class VU {
         this.sock.on('message', (data: Buffer, isBinary: boolean) => {
           if (!h.live()) return;
           vu.emit('ws_msgs_received', 'counter', 1, this.tags);
-          const payload = isBinary ? data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) : data.toString('utf8');
+          const payload = isBinary ? vu.toArrayBuffer(data) : data.toString('utf8');
           this.dispatch('message', { type: 'message', data: payload, timestamp: Date.now() });
         });
         this.sock.on('ping', () => h.live() && this.dispatch('ping', { type: 'ping' }));
