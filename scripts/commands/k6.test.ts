@@ -1,11 +1,13 @@
 // `comfy-verify k6 run`: an operator's own k6 script on the built-in runner, with k6's exit codes and
-// k6 run's --vus/--iterations overrides. No network: the script only counts.
+// k6 run's --vus/--iterations overrides, k6's JSON output and log lines. No network: the script only counts.
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { ROOT } from '../../stack/images.ts';
+import { jsonReader } from '../lib/k6-shim/json-output.ts';
+import type { Sample } from '../lib/k6-shim/metrics.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cv-k6-'));
 const script = join(dir, 'count.js');
@@ -35,5 +37,40 @@ describe('comfy-verify k6 run', () => {
     const none = await k6(['run', join(dir, 'nope.js')]);
     expect(none.exitCode).toBe(2);
     expect(none.all).toMatch(/^✖ no script at /);
+  });
+
+  it('--out json=FILE writes k6\'s JSON lines (a Metric line before a metric\'s first Point), and reads back as the samples', async () => {
+    const file = join(dir, 'points.json');
+    const r = await k6(['run', '-q', '--out', `json=${file}`, '-e', 'WANT=4', '--vus', '2', '--iterations', '4', script]);
+    expect(r.exitCode, r.all).toBe(0);
+    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const declared = new Map<string, { type: string; contains: string }>();
+    for (const l of lines) {
+      if (l.type === 'Metric') {
+        expect(declared.has(l.metric), l.metric).toBe(false);
+        expect(l.data.type).toMatch(/^(counter|gauge|rate|trend)$/);
+        declared.set(l.metric, l.data);
+      } else {
+        expect(l.type).toBe('Point');
+        expect(declared.has(l.metric), `${l.metric} before its Metric line`).toBe(true);
+        expect(typeof l.data.value).toBe('number');
+        expect(new Date(l.data.time).toISOString()).toBe(l.data.time);
+        for (const v of Object.values(l.data.tags)) expect(typeof v).toBe('string');
+      }
+    }
+    expect(declared.get('runs')).toMatchObject({ type: 'counter', contains: 'default' });
+    expect(declared.get('iteration_duration')).toMatchObject({ type: 'trend', contains: 'time' });
+    const samples: Sample[] = [];
+    jsonReader((x) => samples.push(x)).push(readFileSync(file, 'utf8'));
+    expect(samples.filter((x) => x.metric === 'runs').map((x) => [x.type, x.value])).toEqual(Array(4).fill(['counter', 1]));
+    expect(samples.length).toBe(lines.filter((l) => l.type === 'Point').length);
+  });
+
+  it('--log-format json writes k6\'s log lines; version says what it is (not k6)', async () => {
+    const r = await k6(['run', '--log-format', 'json', '-e', 'WANT=5', '--vus', '2', '--iterations', '6', script]);
+    expect(r.exitCode).toBe(99);
+    expect(JSON.parse(r.stderr.trim().split('\n').pop()!)).toMatchObject({ level: 'error', msg: 'thresholds crossed: runs: count==5' });
+    expect((await k6(['version'])).stdout).toMatch(/^comfy-verify k6 shim v\d+\.\d+\.\d+ \(a k6-compatible runner, not k6\)$/);
+    expect((await k6(['run', '--out', 'csv=x.csv', script])).all).toMatch(/--out csv=x.csv: this runner writes only json=FILE/);
   });
 });

@@ -5,20 +5,29 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { HarnessError, EXIT } from '../lib/ui.ts';
 import type { Command } from '../lib/args.ts';
-import { runScript, K6_EXIT } from '../lib/k6-shim/run.ts';
+import { runScript, K6_EXIT, type RunOptions } from '../lib/k6-shim/run.ts';
+import { jsonOutput } from '../lib/k6-shim/json-output.ts';
+import { SHIM_VERSION } from '../lib/k6-shim/version.ts';
 
-const HELP = `comfy-verify k6 run [-e KEY=VALUE]... [--vus N] [--duration D] [--iterations N] SCRIPT
+const HELP = `comfy-verify k6 run [-e KEY=VALUE]... [--vus N] [--duration D] [--iterations N]
+                    [--out json=FILE] [-q] [--log-format text|json] SCRIPT
+comfy-verify k6 version
   Runs a k6 script on comfy-verify's k6-compatible runner (README, "The k6 shim": what it supports;
   anything else stops the run and says what). -e sets __ENV; --vus, --duration and --iterations
-  override the script's options as k6 run does (they replace its scenarios).
+  override the script's options as k6 run does (they replace its scenarios). --out json=FILE writes
+  every sample as k6's JSON output does; --log-format json writes log lines as JSON objects, as k6
+  does; -q is accepted (there is no progress bar to hide). So it can stand in where a k6 binary is
+  expected (the tests of load --engine k6), though it is not k6 (version says so).
   Exit codes are k6's: 0 passed, 99 thresholds crossed, 104 invalid configuration,
   105 stopped (Ctrl-C), 107 script error or unsupported feature, 108 aborted by the script.`;
 
 async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: {
     env: { type: 'string', short: 'e', multiple: true }, vus: { type: 'string', short: 'u' }, duration: { type: 'string', short: 'd' },
-    iterations: { type: 'string', short: 'i' }, help: { type: 'boolean', short: 'h' },
+    iterations: { type: 'string', short: 'i' }, out: { type: 'string', short: 'o', multiple: true }, quiet: { type: 'boolean', short: 'q' },
+    'log-format': { type: 'string' }, help: { type: 'boolean', short: 'h' },
   } });
+  if (positionals[0] === 'version') return console.log(`${SHIM_VERSION} (a k6-compatible runner, not k6)`), EXIT.ok;
   if (values.help || positionals[0] !== 'run' || !positionals[1]) {
     console.log(HELP);
     return values.help ? EXIT.ok : EXIT.harness;
@@ -36,11 +45,26 @@ async function run(args: string[]): Promise<number> {
     if (!/^\d+$/.test(v) || Number(v) < 1) throw new HarnessError(`--${name} must be a whole number ≥ 1, got "${v}"`);
     return Number(v);
   };
-  const r = runScript({ script, env, overrides: { vus: int('vus', values.vus), duration: values.duration, iterations: int('iterations', values.iterations) } });
+  const outs = (values.out ?? []).map((o) => {
+    if (!o.startsWith('json=') || o.length === 5) throw new HarnessError(`--out ${o}: this runner writes only json=FILE`);
+    return resolve(o.slice(5));
+  });
+  const format = values['log-format'] ?? 'text';
+  if (!['text', 'json'].includes(format)) throw new HarnessError(`--log-format must be text or json, not "${format}"`);
+  // k6's JSON log lines (logrus: level, msg, time), read by `load --engine k6`
+  const log: NonNullable<RunOptions['log']> = format === 'json'
+    ? (level, msg) => console.error(JSON.stringify({ level: level === 'warn' ? 'warning' : level, msg, time: new Date().toISOString() }))
+    : (level, msg) => console.error(`${level.toUpperCase()} ${msg}`);
+  const files = outs.map((f) => jsonOutput(f, (metric) => !!r.live.registry.metrics.get(metric)?.isTime));
+  const r = runScript({
+    script, env, log, onSample: files.length ? (s) => files.forEach((f) => f.sample(s)) : undefined,
+    overrides: { vus: int('vus', values.vus), duration: values.duration, iterations: int('iterations', values.iterations) },
+  });
   process.once('SIGINT', () => r.stop());
   const res = await r.result;
-  if (res.error) console.error(`ERROR ${res.error}`);
-  if (res.failedThresholds.length) console.error(`ERROR thresholds crossed: ${res.failedThresholds.join('; ')}`);
+  await Promise.all(files.map((f) => f.close()));
+  if (res.error) log('error', res.error);
+  if (res.failedThresholds.length) log('error', `thresholds crossed: ${res.failedThresholds.join('; ')}`);
   return res.exitCode;
 }
 

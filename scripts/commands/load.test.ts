@@ -12,18 +12,24 @@ import { localTarget } from '../../suites/lib/local-target.ts';
 import { ROOT } from '../../stack/images.ts';
 import { workflowFixtureText } from './load.ts';
 import type { LoadReport } from '../lib/load/report.ts';
+import { fakeK6 } from '../lib/load/fake-k6.ts';
 
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
 let stack: Stack | undefined;
 let d: StackDescriptor;
 let reports: string;
 
-const cli = (args: string[]) => execa(TSX, [join(ROOT, 'scripts/cli.ts'), 'load', ...args], {
-  cwd: mkdtempSync(join(tmpdir(), 'cv-cwd-')), reject: false, all: true, timeout: 180_000, env: { COMFY_VERIFY_REPORTS: reports },
+const cli = (args: string[], env: Record<string, string> = {}) => execa(TSX, [join(ROOT, 'scripts/cli.ts'), 'load', ...args], {
+  cwd: mkdtempSync(join(tmpdir(), 'cv-cwd-')), reject: false, all: true, timeout: 180_000, env: { COMFY_VERIFY_REPORTS: reports, ...env },
 });
 let creds: string;
 const remote = () => ['--target', `https://${d.domain}`, '--resolve', d.publicAddress, '--ca', `${d.runDir}/tls/ca.pem`, '--user-credentials', creds];
 const report = () => JSON.parse(readFileSync(join(reports, 'load', 'summary.json'), 'utf8')) as LoadReport;
+/** The shim's smoke report, to hold the k6 engine's to the same shape. */
+let shimReport: LoadReport | undefined;
+/** An object's key paths (the script's summary, the engine's details and arrays are contents, not shape). */
+const shape = (o: unknown, at = ''): string[] => (o && typeof o === 'object' && !Array.isArray(o) && !['summary.', 'run.engine.'].includes(at)
+  ? Object.entries(o).flatMap(([k, v]) => [`${at}${k}`, ...shape(v, `${at}${k}.`)]) : []);
 const queue = async () => JSON.parse((await localTarget(d).request('/api/queue/status')).body) as { pending_jobs: number; running_jobs: number };
 
 beforeAll(async () => {
@@ -67,9 +73,42 @@ describe('load', () => {
     expect(s.latency.wsRtt.count).toBeGreaterThanOrEqual(20);
     expect(s.series.queue.length).toBeGreaterThan(0);
     expect(s.cleanup).toMatchObject({ submitted: 20, deleted: 0, leftFinished: 20 });
+    expect(s.engine).toMatch(/^comfy-verify k6 shim v\S+ \(built in\)$/);
+    expect(r.all).toContain(`engine: ${s.engine}`);
     const html = readFileSync(join(reports, 'load', 'index.html'), 'utf8');
     expect(html).toMatch(/PASS — 20 participants, every threshold met/);
     expect(html).toContain('<svg');
+    shimReport = s;
+  }, 200_000);
+
+  it("smoke on the operator's k6 (a fake k6 on PATH: the shim behind k6's command line): the same report, naming its engine", async () => {
+    const bin = mkdtempSync(join(tmpdir(), 'cv-k6-bin-'));
+    fakeK6(bin);
+    const r = await cli(['--scenario', 'smoke', '--engine', 'k6', ...remote(), '--allow-writes'], { PATH: `${bin}:${process.env.PATH}` });
+    expect(r.exitCode, r.all).toBe(0);
+    expect(r.all).toMatch(/PASS: 20 users, every threshold met/);
+    const s = report();
+    expect(s.engine).toBe(`comfy-verify k6 shim v${JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version} (the operator's k6 at ${bin}/k6)`);
+    expect(s.run.engine).toEqual({ kind: 'k6', path: `${bin}/k6`, version: expect.any(String) });
+    expect(r.all).toContain(`engine: ${s.engine}`);
+    expect(s).toMatchObject({ verdict: 'pass', scenario: 'smoke', jobsCompleted: 20, jobsFailed: 0, cleanup: { submitted: 20, leftFinished: 20 } });
+    // every participant logged in (their passwords reached k6 through its environment) and did it all
+    for (const c of s.summary.checks) expect(c, c.name).toMatchObject({ passes: 20, fails: 0 });
+    expect(s.summary.checks.length).toBe(5);
+    expect(s.perUser.map((u) => u.jobs)).toEqual(Array(20).fill(1));
+    // the live samples came through k6's JSON output: latencies, the queue, the VUs
+    expect(s.latency.wsRtt.count).toBeGreaterThanOrEqual(20);
+    expect(s.latency.page.count).toBe(20);
+    expect(s.series.queue.length).toBeGreaterThan(0);
+    expect(s.generator.cpuSeconds).toBeGreaterThan(0);
+    expect(s.generator.eventLoopDelayP99Ms).toBeNull();
+    if (shimReport) expect(shape(s)).toEqual(shape(shimReport));
+    // -e on k6's command line, never a password
+    const argv = readFileSync(join(bin, 'argv.txt'), 'utf8');
+    expect(argv).toMatch(/\nSCENARIO=smoke\n/);
+    for (const p of Object.values(d.userCredentials!)) expect(argv).not.toContain(p);
+    const html = readFileSync(join(reports, 'load', 'index.html'), 'utf8');
+    expect(html).toContain(`engine: ${s.engine}`);
   }, 200_000);
 
   it('a broken threshold is exit 1 with the reason', async () => {

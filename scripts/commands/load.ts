@@ -13,20 +13,21 @@ import type { Target } from '../../suites/lib/target.ts';
 import { openRemoteTarget } from '../../suites/lib/remote-target.ts';
 import { loadRemoteConfig } from '../lib/config.ts';
 import { workshopWorkflow } from '../../fixtures/workflows.ts';
-import { runScript, K6_EXIT } from '../lib/k6-shim/run.ts';
+import { K6_EXIT } from '../lib/k6-shim/run.ts';
 import { parseDuration } from '../lib/k6-shim/metrics.ts';
 import { Observer, cleanUp } from '../lib/load/observe.ts';
 import { buildReport, renderHtml } from '../lib/load/report.ts';
+import { chooseEngine, startEngine, engineText, type Engine } from '../lib/load/engine.ts';
 import type { LoadSummary } from '../../suites/load/lib/summary.ts';
 
 const HELP = `comfy-verify load [--scenario smoke|workshop|ramp] [--users N] [--duration 5m] [--think 15s]
                   [--ramp-max N] [--ramp-step N] [--ramp-hold 25s] [--worker-delay MS]
                   [--target https://DOMAIN --allow-writes [--resolve IP] [--ca FILE] [--env-file F]]
-                  [-e KEY=VALUE]...
-  Runs the k6 load scripts (suites/load/workshop.ts) with comfy-verify's k6 shim: N workshop
-  participants open their /userNNN/ workspace, hold the /ws socket, submit 82 KB workflows and
-  fetch their outputs. Default target: the local stand-in stack (container-nginx mode, brought up
-  and removed; the mock GPU worker takes --worker-delay ms per job, default 200).
+                  [--engine shim|k6|auto] [--k6 PATH] [-e KEY=VALUE]...
+  Runs the k6 load scripts (suites/load/workshop.ts) with comfy-verify's k6 shim (or your own k6:
+  --engine): N workshop participants open their /userNNN/ workspace, hold the /ws socket, submit
+  82 KB workflows and fetch their outputs. Default target: the local stand-in stack (container-nginx
+  mode, brought up and removed; the mock GPU worker takes --worker-delay ms per job, default 200).
     smoke      every user once, one job each (1-2 minutes at most)
     workshop   N users (default 20) for --duration (default 5m), thinking --think between jobs
     ramp       users step up (10, 20, … --ramp-max, default 100; --ramp-hold per step) until a
@@ -36,7 +37,10 @@ const HELP = `comfy-verify load [--scenario smoke|workshop|ramp] [--users N] [--
                are NUM_USERS from --env-file / the environment (default 20); users past that wrap.
   --resolve IP  send the domain's traffic to IP instead of DNS; --ca FILE trusts an extra CA.
   -e KEY=VALUE  passed to the script as __ENV (e.g. -e P95_API_MS=300; see README "Load tests").
-  Writes reports/load/summary.json and reports/load/index.html.
+  --engine      shim (default): comfy-verify's built-in k6-compatible runner; k6: your own k6 binary
+               (k6 on PATH, or --k6 PATH): the same scripts and the same report; auto: k6 if it is on
+               PATH, else the shim.
+  Writes reports/load/summary.json and reports/load/index.html; both name the engine that ran.
   Exit code: 0 every threshold met, 1 a threshold broken (or the ramp's headroom below --users),
   2 the harness could not run (or the run was interrupted).`;
 
@@ -51,7 +55,7 @@ async function run(args: string[]): Promise<number> {
     'ramp-max': { type: 'string' }, 'ramp-step': { type: 'string' }, 'ramp-hold': { type: 'string' }, 'worker-delay': { type: 'string' },
     target: { type: 'string' }, 'allow-writes': { type: 'boolean' }, resolve: { type: 'string' }, ca: { type: 'string' },
     'env-file': { type: 'string' }, config: { type: 'string' }, 'user-credentials': { type: 'string' }, 'user-auth': { type: 'boolean' },
-    env: { type: 'string', short: 'e', multiple: true }, help: { type: 'boolean', short: 'h' },
+    env: { type: 'string', short: 'e', multiple: true }, engine: { type: 'string' }, k6: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   } });
   if (v.help) return console.log(HELP), EXIT.ok;
   const scenario = v.scenario!;
@@ -78,6 +82,9 @@ async function run(args: string[]): Promise<number> {
     if (i < 1) throw new HarnessError(`-e needs KEY=VALUE, not "${kv}"`);
     return [kv.slice(0, i), kv.slice(i + 1)];
   }));
+  // Before anything is brought up: a missing k6 is one line, not a stack started for nothing.
+  const engine = chooseEngine(v.engine ?? (v.k6 ? 'k6' : 'shim'), v.k6);
+  step(`engine: ${engineText(engine)}${v.engine === 'auto' ? (engine.kind === 'k6' ? ' (--engine auto: k6 found on PATH)' : ' (--engine auto: no k6 on PATH)') : ''}`);
 
   let target: Target, stack: Stack | undefined, baseUrl: string, resolveTo: string | undefined, caFile: string | undefined, workspaces = 20;
   if (remote) {
@@ -100,7 +107,7 @@ async function run(args: string[]): Promise<number> {
   try {
     const health = await target.request('/api/health', { timeoutMs: 10_000 }).catch((e: Error) => { throw new HarnessError(`cannot reach ${baseUrl}: ${e.message}`); });
     if (health.status !== 200) throw new HarnessError(`${baseUrl}/api/health answered HTTP ${health.status}; not starting a load test on an unhealthy platform`);
-    return await loadRun({ scenario, users, durationMs, think: v.think, rampMax, rampStep, rampHold: v['ramp-hold'], workerDelay: remote ? undefined : workerDelay, extraEnv, target, baseUrl, resolveTo, caFile, remote, workspaces });
+    return await loadRun({ engine, scenario, users, durationMs, think: v.think, rampMax, rampStep, rampHold: v['ramp-hold'], workerDelay: remote ? undefined : workerDelay, extraEnv, target, baseUrl, resolveTo, caFile, remote, workspaces });
   } finally {
     await target.close();
     if (stack) { step('removing the stack'); await stack.stop(); }
@@ -108,7 +115,7 @@ async function run(args: string[]): Promise<number> {
 }
 
 interface LoadRunOptions {
-  scenario: string; users: number; durationMs: number; think?: string; rampMax: number; rampStep: number; rampHold?: string;
+  engine: Engine; scenario: string; users: number; durationMs: number; think?: string; rampMax: number; rampStep: number; rampHold?: string;
   workerDelay?: number; extraEnv: Record<string, string>; target: Target; baseUrl: string; resolveTo?: string; caFile?: string; remote: boolean; workspaces: number;
 }
 
@@ -121,20 +128,25 @@ async function loadRun(o: LoadRunOptions): Promise<number> {
     RAMP_START: String(o.rampStep), RAMP_STEP: String(o.rampStep), RAMP_MAX: String(o.rampMax),
     ...(o.think ? { THINK: o.think } : {}), ...(o.rampHold ? { RAMP_HOLD: o.rampHold } : {}),
     ...(o.resolveTo ? { RESOLVE: o.resolveTo } : {}), ...(o.caFile ? { SSL_CERT_FILE: o.caFile } : {}), ...o.extraEnv,
-    // Each participant opens their workspace with their own password (user:password lines; a secret).
-    ...(o.target.userCredentials() ? { USER_CREDENTIALS: Object.entries(o.target.userCredentials()!).map(([u, p]) => `${u}:${p}`).join('\n') } : {}),
   };
-  const obs = new Observer();
+  // Each participant opens their workspace with their own password (user:password lines; a secret,
+  // so never on k6's command line).
+  const creds = o.target.userCredentials();
+  const secretEnv: Record<string, string> = creds ? { USER_CREDENTIALS: Object.entries(creds).map(([u, p]) => `${u}:${p}`).join('\n') } : {};
   const logged = new Map<string, number>();
-  const r = runScript({
-    script: SCRIPT, env, includeSystemEnv: false, cwd: ROOT, onSample: obs.sample, stdout: (t) => process.stdout.write(t),
+  // k6 is a process of its own: the generator's cost is its CPU and memory, not this process's.
+  const obs = new Observer(o.engine.kind === 'k6' ? () => r.usage() : undefined);
+  const r = startEngine(o.engine, {
+    script: SCRIPT, env, secretEnv, summaryFile: k6Summary, cwd: ROOT, onSample: obs.sample, stdout: (t) => process.stdout.write(t),
     log: (level, msg) => {
       const n = (logged.get(msg) ?? 0) + 1;
       logged.set(msg, n);
       if (n === 1 && logged.size <= 10) (level === 'info' ? step : warn)(`script: ${msg}`);
     },
   });
-  const stop = () => { warn('stopping: iterations end now, then clean-up and the report (Ctrl-C again to kill)'); r.stop('interrupted (Ctrl-C)'); };
+  // A second Ctrl-C kills, as it always did; k6 in its own process group is killed first.
+  const kill = () => { r.kill(); process.kill(process.pid, 'SIGINT'); };
+  const stop = () => { warn('stopping: iterations end now, then clean-up and the report (Ctrl-C again to kill)'); r.stop('interrupted (Ctrl-C)'); process.once('SIGINT', kill); };
   process.once('SIGINT', stop);
   step(`${bold(o.scenario)} scenario: ${o.scenario === 'ramp' ? `${o.rampStep} → ${o.rampMax} users` : `${o.users} users`} against ${o.baseUrl} (run ${runId})`);
 
@@ -151,7 +163,7 @@ async function loadRun(o: LoadRunOptions): Promise<number> {
     step(`${String(Math.round((Date.now() - obs.start) / 1000)).padStart(4)} s  VUs ${String(r.live.vusActive).padStart(3)}  iterations ${r.live.iterations}  jobs ${obs.jobsDone} done${obs.jobsFailed ? red(` ${obs.jobsFailed} failed`) : ''}  queue ${q?.pending ?? '–'}  ` +
       dim(`p95 (last 15 s) page ${p('page')} · api ${p('api')} · ws connect ${p('wsConnect')} · ws rtt ${p('wsRtt')} ms`));
   }, 1_000);
-  const res = await r.result.finally(() => { clearInterval(timer); process.removeListener('SIGINT', stop); });
+  const res = await r.result.finally(() => { clearInterval(timer); process.removeListener('SIGINT', stop); process.removeListener('SIGINT', kill); });
   if (!begun) obs.begin();
   const generator = obs.generator();
 
@@ -166,18 +178,18 @@ async function loadRun(o: LoadRunOptions): Promise<number> {
   if (res.exitCode !== K6_EXIT.ok && res.exitCode !== K6_EXIT.thresholdsFailed && res.exitCode !== K6_EXIT.externalAbort) {
     throw new HarnessError(`the load script could not run (k6 exit code ${res.exitCode}): ${res.error}`);
   }
-  const raw = res.outputs[join(REPORTS_DIR, 'load', 'k6-summary.json')] ?? res.outputs[Object.keys(res.outputs).find((k) => k.endsWith('.json')) ?? ''];
-  if (!raw) throw new HarnessError(`the load script wrote no summary${res.error ? `: ${res.error}` : ''}`);
-  const summary = JSON.parse(raw) as LoadSummary;
+  if (!res.summary) throw new HarnessError(`the load script wrote no summary${res.error ? `: ${res.error}` : ''}`);
+  const summary = JSON.parse(res.summary) as LoadSummary;
   const extraReasons = res.aborted && res.exitCode === K6_EXIT.externalAbort ? [`the run was interrupted: ${res.aborted}`] : [];
   const report = buildReport(summary, obs, {
     id: runId, scenario: o.scenario, target: o.baseUrl, targetKind: o.remote ? 'remote' : 'local', startedAt: new Date(obs.start).toISOString(),
-    workerDelayMs: o.workerDelay, aborted: res.aborted, k6ExitCode: res.exitCode, extraReasons,
+    workerDelayMs: o.workerDelay, aborted: res.aborted, k6ExitCode: res.exitCode, engine: o.engine, extraReasons,
   }, generator, cleanup);
   const files = [writeText('load/summary.json', JSON.stringify(report, null, 2)), writeText('load/index.html', renderHtml(report))];
 
   console.log(report.verdict === 'pass' ? bold(green(`PASS: ${headline(summary)}`)) : bold(red(`FAIL: ${report.reasons.join('; ')}`)));
-  console.log(dim(`generator: ${generator.cpuMsPerVuSecond ?? '–'} ms CPU per VU-second, event-loop delay p99 ${generator.eventLoopDelayP99Ms} ms${scriptErrors ? `; ${scriptErrors} script error line(s)` : ''}`));
+  console.log(dim(`engine: ${report.engine}`));
+  console.log(dim(`generator: ${generator.cpuMsPerVuSecond ?? '–'} ms CPU per VU-second${generator.eventLoopDelayP99Ms === null ? '' : `, event-loop delay p99 ${generator.eventLoopDelayP99Ms} ms`}${scriptErrors ? `; ${scriptErrors} script error line(s)` : ''}`));
   console.log(dim(`reports: ${files.join(', ')}`));
   if (res.exitCode === K6_EXIT.externalAbort) return EXIT.harness;
   done(`${o.scenario} finished`);

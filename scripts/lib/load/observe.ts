@@ -4,6 +4,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Sample } from '../k6-shim/metrics.ts';
 import type { Live } from '../k6-shim/run.ts';
+import type { ProcessUsage } from './engine.ts';
 import type { Target } from '../../../suites/lib/target.ts';
 
 /** The latencies charted and shown while running: metric key -> how to pick its samples. */
@@ -34,11 +35,16 @@ export class Observer {
   private lastVuTick = 0;
   private rss = 0;
   private loop = monitorEventLoopDelay({ resolution: 20 });
+  private childCpu0 = 0;
 
-  constructor() { this.loop.enable(); }
+  /** `child`: the generator is another process (the operator's k6), whose cost this one's says nothing of. */
+  constructor(private child?: () => ProcessUsage | undefined) { this.loop.enable(); }
 
   /** From the moment the VUs start (setup and stack bring-up are not the generator's cost). */
-  begin(): void { this.start = Date.now(); this.cpu0 = process.cpuUsage(); this.lastVuTick = Date.now(); this.loop.reset(); }
+  begin(): void {
+    this.start = Date.now(); this.cpu0 = process.cpuUsage(); this.lastVuTick = Date.now(); this.loop.reset();
+    this.childCpu0 = this.child?.()?.cpuSeconds ?? 0;
+  }
 
   sample = (s: Sample): void => {
     const t = s.time - this.start;
@@ -61,7 +67,7 @@ export class Observer {
   }
 
   /** Every second: the queue as the platform reports it, and the VUs running. */
-  async tick(target: Target, live: Live): Promise<void> {
+  async tick(target: Target, live: Pick<Live, 'vusActive'>): Promise<void> {
     const now = Date.now();
     this.vuSeconds += (live.vusActive * (now - this.lastVuTick)) / 1000;
     this.lastVuTick = now;
@@ -83,17 +89,19 @@ export class Observer {
   /** Jobs this run created that it never saw finish (interrupted runs). */
   open(): string[] { return [...this.submitted.keys()].filter((id) => !this.settled.has(id)); }
 
-  generator(): { cpuSeconds: number; vuSeconds: number; cpuMsPerVuSecond: number | null; cpuShareOfOneCore: number; eventLoopDelayP99Ms: number; eventLoopDelayMaxMs: number; peakRssMb: number } {
+  /** The generator's cost. Event-loop delay only for the shim (this process): k6 has no event loop of ours. */
+  generator(): { cpuSeconds: number; vuSeconds: number; cpuMsPerVuSecond: number | null; cpuShareOfOneCore: number; eventLoopDelayP99Ms: number | null; eventLoopDelayMaxMs: number | null; peakRssMb: number } {
     const c = process.cpuUsage(this.cpu0);
-    const cpuSeconds = (c.user + c.system) / 1e6;
+    const child = this.child?.(); // undefined without /proc: k6's cost is then unknown (0, and no per-VU figure)
+    const cpuSeconds = this.child ? (child ? child.cpuSeconds - this.childCpu0 : 0) : (c.user + c.system) / 1e6;
     const wall = (Date.now() - this.start) / 1000;
     this.loop.disable();
     return {
       cpuSeconds: round(cpuSeconds, 2), vuSeconds: round(this.vuSeconds, 1),
-      cpuMsPerVuSecond: this.vuSeconds ? round((cpuSeconds * 1000) / this.vuSeconds, 2) : null,
+      cpuMsPerVuSecond: this.vuSeconds && (child || !this.child) ? round((cpuSeconds * 1000) / this.vuSeconds, 2) : null,
       cpuShareOfOneCore: round(cpuSeconds / Math.max(wall, 0.001), 2),
-      eventLoopDelayP99Ms: round(this.loop.percentile(99) / 1e6, 1), eventLoopDelayMaxMs: round(this.loop.max / 1e6, 1),
-      peakRssMb: Math.round(this.rss / 2 ** 20),
+      eventLoopDelayP99Ms: this.child ? null : round(this.loop.percentile(99) / 1e6, 1), eventLoopDelayMaxMs: this.child ? null : round(this.loop.max / 1e6, 1),
+      peakRssMb: this.child ? child?.peakRssMb ?? 0 : Math.round(this.rss / 2 ** 20),
     };
   }
 }

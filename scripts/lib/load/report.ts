@@ -3,6 +3,7 @@
 import type { LoadSummary } from '../../../suites/load/lib/summary.ts';
 import { LATENCIES, type Observer, type LatencyKey, type QueuePoint } from './observe.ts';
 import { lineChart, bucketP95, percentile, clock } from './svg.ts';
+import { engineText, type Engine } from './engine.ts';
 
 /** reports/load/summary.json. The top level is what reports/index.html shows (verdict, facts,
  *  thresholds with ok); the rest is the detail behind load/index.html. */
@@ -11,6 +12,8 @@ export interface LoadReport {
   reasons: string[];
   scenario: string;
   target: string;
+  /** what ran the script: "comfy-verify k6 shim v0.1.0 (built in)" or "k6 v1.0.0 (the operator's k6 at /usr/local/bin/k6)" */
+  engine: string;
   users: number;
   durationS: number;
   jobsCompleted: number;
@@ -22,7 +25,7 @@ export interface LoadReport {
   run: {
     id: string; targetKind: 'local' | 'remote'; startedAt: string; durationMs: number;
     /** the local stack's mock GPU worker: ms per job */
-    workerDelayMs?: number; aborted?: string; k6ExitCode: number;
+    workerDelayMs?: number; aborted?: string; k6ExitCode: number; engine: Engine;
   };
   latency: Record<LatencyKey, Stats & { limitMs: number }>;
   jobs: { done: number; failed: number; jobTime: Stats; queueWait: Stats };
@@ -62,7 +65,7 @@ export function buildReport(summary: LoadSummary, obs: Observer, run: Omit<LoadR
   const f = summary.fairness;
   thresholds.push({ name: 'fairness (slowest user mean queue wait / mean)', ok: f.ok, value: f.ratio === null ? '–' : `${f.ratio.toFixed(2)}×`, limit: `≤ ${f.limit}×` });
   return {
-    verdict: reasons.length ? 'fail' : 'pass', reasons, scenario, target, users: summary.vus, durationS: Math.round(durationMs / 1000),
+    verdict: reasons.length ? 'fail' : 'pass', reasons, scenario, target, engine: engineText(run.engine), users: summary.vus, durationS: Math.round(durationMs / 1000),
     jobsCompleted: obs.jobsDone, jobsFailed: obs.jobsFailed, ...(summary.ramp ? { headroom: summary.ramp.headroom } : {}),
     cpuMsPerVuSecond: generator.cpuMsPerVuSecond, thresholds,
     run: { ...r, durationMs },
@@ -153,7 +156,8 @@ ${s.ramp.steps.map((st) => `<tr class="${!st.reached ? 'skip' : st.ok ? 'ok' : '
   }).join('\n');
 
   const g = r.generator;
-  const saturated = g.eventLoopDelayP99Ms > 50 || g.cpuShareOfOneCore > 0.8;
+  const saturated = (g.eventLoopDelayP99Ms ?? 0) > 50 || g.cpuShareOfOneCore > 0.8;
+  const own = r.run.engine.kind === 'shim';
   const c = r.cleanup;
 
   return `<!doctype html>
@@ -183,7 +187,7 @@ td.res,td.lim{white-space:nowrap} .why{color:#64748b;font-size:12px} code{font-s
 </style></head><body><main>
 <h1>Load test — ${esc(s.scenario)} scenario</h1>
 <div class="meta">${esc(r.target)} (${r.run.targetKind === 'local' ? `local stand-in stack, container-nginx mode${r.run.workerDelayMs !== undefined ? `, mock GPU worker ${r.run.workerDelayMs} ms per job` : ''}` : 'remote'})
- · started ${esc(r.run.startedAt.replace('T', ' ').slice(0, 19))} UTC · ran ${clock(r.run.durationMs)} · ${s.ramp ? `ramp ${s.ramp.steps[0]?.users}→${s.ramp.steps[s.ramp.steps.length - 1]?.users} users` : `${s.vus} participants`} · ${r.jobs.done} jobs completed, ${r.jobs.failed} failed · run id ${esc(r.run.id)}</div>
+ · started ${esc(r.run.startedAt.replace('T', ' ').slice(0, 19))} UTC · ran ${clock(r.run.durationMs)} · ${s.ramp ? `ramp ${s.ramp.steps[0]?.users}→${s.ramp.steps[s.ramp.steps.length - 1]?.users} users` : `${s.vus} participants`} · ${r.jobs.done} jobs completed, ${r.jobs.failed} failed · run id ${esc(r.run.id)} · engine: ${esc(r.engine)}</div>
 <div class="verdict ${pass ? 'pass' : 'fail'}">${esc(headline)}${r.reasons.length ? `<ul>${r.reasons.map((x) => `<li>${esc(x)}</li>`).join('')}</ul>` : ''}</div>
 
 <h2>${s.ramp ? 'Ramp: each step judged on its own' : 'Thresholds'}</h2>
@@ -213,8 +217,8 @@ ${userRows}
 </tbody></table>
 
 <h2>The load generator and clean-up</h2>
-<p class="note">Load generator (comfy-verify's k6 shim, this process): ${g.cpuSeconds} s CPU for ${g.vuSeconds} VU-seconds =
-<b>${g.cpuMsPerVuSecond ?? '–'} ms CPU per VU per second</b>; ${Math.round(g.cpuShareOfOneCore * 100)} % of one core on average; event-loop delay p99 ${g.eventLoopDelayP99Ms} ms (max ${g.eventLoopDelayMaxMs} ms); peak memory ${g.peakRssMb} MB.
+<p class="note">Load generator (${esc(r.engine)}, ${own ? 'this process' : 'a process of its own'}): ${g.cpuSeconds} s CPU for ${g.vuSeconds} VU-seconds =
+<b>${g.cpuMsPerVuSecond ?? '–'} ms CPU per VU per second</b>; ${Math.round(g.cpuShareOfOneCore * 100)} % of one core on average;${g.eventLoopDelayP99Ms === null ? '' : ` event-loop delay p99 ${g.eventLoopDelayP99Ms} ms (max ${g.eventLoopDelayMaxMs} ms);`} peak memory ${g.peakRssMb} MB.
 ${saturated ? '<span class="warn">The generator was busy enough to add to the latencies it measured: read them as upper bounds.</span>' : ''}</p>
 <p class="note">Clean-up: this run submitted ${c.submitted} jobs (metadata <code>{"comfy-verify": true, "run": "${esc(r.run.id)}"}</code>); ${c.deleted} pending or running ones were deleted; ${c.leftFinished} finished ones stay in the queue's history, as the API cannot delete completed jobs.${c.errors.length ? ` <span class="warn">${esc(c.errors.length)} deletions failed: ${esc(c.errors.slice(0, 3).join('; '))}</span>` : ''}${r.run.aborted ? ` <span class="warn">The run stopped early: ${esc(r.run.aborted)}.</span>` : ''}</p>
 </main></body></html>
