@@ -8,6 +8,7 @@ import type { Registry, Sample } from './metrics.ts';
 import { Agents, exchange, type NetConfig, type RawRequest, type RawResponse } from './http.ts';
 import { SharedState, WAKE, INTERRUPT, type WorkerInit, type ToWorker, type FromWorker, type ScenarioContext } from './protocol.ts';
 import type { Log } from './vu.ts';
+import type { CheckTally } from './summary.ts';
 
 let workerCode: Promise<string> | undefined;
 /** worker.ts and what it imports as one CommonJS text: a worker runs it whether the runner itself
@@ -28,8 +29,9 @@ export interface Hub {
   log: Log;
   onUnsupported: (what: string) => void;
   onAbort: (reason: string) => void;
-  /** check name -> passes and fails, counted from the `checks` samples */
-  checks: Map<string, { passes: number; fails: number }>;
+  /** what handleSummary's root_group is made of: checks by group and name, counted from the `checks`
+   *  samples, and every group entered (from group_duration) */
+  checks: CheckTally;
 }
 
 export interface RunOutcome { how: 'ok' | 'error' | 'interrupted'; value?: unknown; error?: string }
@@ -136,11 +138,8 @@ export class VUHandle {
 
   private sample(s: Sample): void {
     this.hub.registry.add(s);
-    if (s.metric === 'checks' && s.tags.check !== undefined) {
-      const c = this.hub.checks.get(s.tags.check) ?? { passes: 0, fails: 0 };
-      c[s.value ? 'passes' : 'fails']++;
-      this.hub.checks.set(s.tags.check, c);
-    }
+    if (s.metric === 'checks' && s.tags.check !== undefined) this.hub.checks.count(s.tags.group ?? '', s.tags.check, !!s.value);
+    if (s.metric === 'group_duration' && s.tags.group) this.hub.checks.group(s.tags.group);
   }
 
   /** A VU's synchronous request(s): exchanged here, at most `parallel` at once, then the VU is woken. */

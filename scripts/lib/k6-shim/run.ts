@@ -9,7 +9,7 @@ import { Registry, Sink, parseDuration, type Sample, type MetricType, type Tags 
 import { errorText, type Log } from './vu.ts';
 import { VUHandle, type Hub, type RunOutcome } from './pool.ts';
 import { SharedState, type ScenarioContext } from './protocol.ts';
-import { summaryData, emptyData, textSummary, DEFAULT_SUBMETRICS, type SummaryData } from './summary.ts';
+import { summaryData, emptyData, textSummary, CheckTally, DEFAULT_SUBMETRICS, type SummaryData } from './summary.ts';
 
 export type { SummaryData };
 
@@ -119,7 +119,7 @@ async function run(
   const env: Record<string, string> = { ...(o.includeSystemEnv === false ? {} : (process.env as Record<string, string>)), ...o.env };
   let unsupported: string | undefined, aborted: string | undefined;
   const hub: Hub = {
-    registry, state: new SharedState(), log, checks: new Map(),
+    registry, state: new SharedState(), log, checks: new CheckTally(),
     net: { hosts: {}, insecureSkipTLSVerify: false, ca: env.SSL_CERT_FILE ? readFileSync(env.SSL_CERT_FILE, 'utf8') : undefined },
     onUnsupported: (what) => { unsupported ??= what; stopAll('threshold', `the script uses ${what}, which this runner does not implement`); },
     onAbort: (reason) => { aborted ??= reason; stopAll('threshold', `test aborted: ${reason}`); },

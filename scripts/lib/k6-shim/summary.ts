@@ -2,10 +2,39 @@
 // summary printed the way k6 prints it in its default "compact" mode
 // (https://grafana.com/docs/k6/latest/results-output/end-of-test/): thresholds first, then the
 // checks, then the metrics by category (CUSTOM, HTTP, EXECUTION, NETWORK, WEBSOCKET).
+import { createHash } from 'node:crypto';
 import { Sink, type MetricType, type Registry } from './metrics.ts';
 
+interface Check { name: string; path: string; id: string; passes: number; fails: number }
+interface Group { name: string; path: string; id: string; groups: Group[]; checks: Check[] }
+/** k6's ids are the MD5 of the path ("" for the root group: d41d8cd9…). */
+const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+
+/** Checks by group path ("::outer::inner") and name, as the root_group tree of handleSummary's data. */
+export class CheckTally {
+  private readonly root: Group = { name: '', path: '', id: md5(''), groups: [], checks: [] };
+  group(path: string): Group {
+    let g = this.root;
+    for (const name of path.split('::').slice(1)) {
+      const p = `${g.path}::${name}`;
+      let next = g.groups.find((x) => x.path === p);
+      if (!next) g.groups.push((next = { name, path: p, id: md5(p), groups: [], checks: [] }));
+      g = next;
+    }
+    return g;
+  }
+  count(groupPath: string, name: string, ok: boolean): void {
+    const g = this.group(groupPath);
+    const path = `${groupPath}::${name}`;
+    let c = g.checks.find((x) => x.name === name);
+    if (!c) g.checks.push((c = { name, path, id: md5(path), passes: 0, fails: 0 }));
+    c[ok ? 'passes' : 'fails']++;
+  }
+  tree(): Group { return structuredClone(this.root); }
+}
+
 export interface SummaryData {
-  root_group: { name: string; path: string; id: string; groups: unknown[]; checks: { name: string; path: string; id: string; passes: number; fails: number }[] };
+  root_group: Group;
   options: { summaryTrendStats: string[]; summaryTimeUnit: string; noColor: boolean };
   state: { isStdOutTTY: boolean; isStdErrTTY: boolean; testRunDurationMs: number };
   metrics: Record<string, { type: MetricType; contains: 'time' | 'default' | 'data'; values: Record<string, number>; thresholds?: Record<string, { ok: boolean }> }>;
@@ -23,11 +52,11 @@ export function emptyData(): SummaryData {
 export const DEFAULT_SUBMETRICS = ['http_req_duration{expected_response:true}'];
 const DATA = new Set(['data_sent', 'data_received']);
 
-export function summaryData(registry: Registry, checks: Map<string, { passes: number; fails: number }>, trendStats: string[], durationMs: number, setupData: unknown): SummaryData {
+export function summaryData(registry: Registry, checks: CheckTally, trendStats: string[], durationMs: number, setupData: unknown): SummaryData {
   const d = emptyData();
   d.options.summaryTrendStats = trendStats;
   d.state = { isStdOutTTY: !!process.stdout.isTTY, isStdErrTTY: !!process.stderr.isTTY, testRunDurationMs: durationMs };
-  d.root_group.checks = [...checks].map(([name, c]) => ({ name, path: `::${name}`, id: name, ...c }));
+  d.root_group = checks.tree();
   const s = durationMs / 1000;
   for (const m of registry.metrics.values()) {
     const subs = [...registry.thresholds.keys(), ...DEFAULT_SUBMETRICS].filter((k) => k.startsWith(`${m.name}{`));
@@ -111,10 +140,17 @@ export function textSummary(d: SummaryData, registry: Registry): string {
     out.push(`${dots('checks_total', 4)}${String(total).padEnd(7)} ${num(rate)}/s`);
     out.push(`${dots('checks_succeeded', 4)}${pct(total ? checks.values.passes / total : 0).padEnd(7)} ${checks.values.passes} out of ${total}`);
     out.push(`${dots('checks_failed', 4)}${pct(total ? checks.values.fails / total : 0).padEnd(7)} ${checks.values.fails} out of ${total}`, '');
-    for (const c of d.root_group.checks) {
-      out.push(`    ${c.fails ? '✗' : '✓'} ${c.name}`);
-      if (c.fails) out.push(`      ↳  ${Math.floor((100 * c.passes) / (c.passes + c.fails))}% — ✓ ${c.passes} / ✗ ${c.fails}`);
-    }
+    // every group's checks under the group's name, as k6's summary nests them
+    const walk = (g: Group, depth: number) => {
+      const pad = ' '.repeat(4 + 2 * depth);
+      if (depth) out.push(`${' '.repeat(2 + 2 * depth)}█ ${g.name}`);
+      for (const c of g.checks) {
+        out.push(`${pad}${c.fails ? '✗' : '✓'} ${c.name}`);
+        if (c.fails) out.push(`${pad}  ↳  ${Math.floor((100 * c.passes) / (c.passes + c.fails))}% — ✓ ${c.passes} / ✗ ${c.fails}`);
+      }
+      g.groups.forEach((x) => walk(x, depth + 1));
+    };
+    walk(d.root_group, 0);
     out.push('');
   }
   const names = Object.keys(d.metrics).filter((k) => !k.includes('{')).sort();
