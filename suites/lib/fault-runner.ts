@@ -66,7 +66,11 @@ async function runBatch(
   // the checks run unwatched, exactly as they fail on their own.
   const watcher = batch.some((f) => f.rootCause) ? new Watcher(target) : undefined;
   await watcher?.start();
+  const tApplied = Date.now();
   const results = await runChecks(run, target, { concurrency: 10, artifactsDir: FAULT_ARTIFACTS, watcher }).finally(() => watcher?.stop());
+  // Where a batch's time goes (CI logs and `npm run faults` show it): the apply, the checks, the slowest.
+  const slowest = [...results].sort((a, b) => b.durationMs - a.durationMs).slice(0, 3).map((r) => `${r.id} ${(r.durationMs / 1000).toFixed(0)} s`);
+  progress(`  batch of ${batch.length}: apply ${((tApplied - t0) / 1000).toFixed(0)} s (${restarted.length} restarted), checks ${((Date.now() - tApplied) / 1000).toFixed(0)} s (slowest: ${slowest.join(', ')})`);
   const outages: Outage[] = watcher?.outages() ?? [];
   const failed = results.filter((r) => r.status === 'fail').map((r) => r.id);
   const messages = Object.fromEntries(results.filter((r) => r.status === 'fail').map((r) => [r.id, r.message]));
