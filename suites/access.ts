@@ -107,16 +107,19 @@ export const accessChecks = [
       ctx.record('auth_basic_user_file in nginx -T', files);
       ctx.expect(files.length > 0, 'nginx reads htpasswd files (auth_basic_user_file)', 'none in its configuration');
       const run = (cmd: string[]) => (inContainer ? ctx.target.host!.serviceExec('nginx', cmd) : hostRun(ctx, cmd));
+      // One shell for all the files (one exec or SSH round trip, not two per participant): for each,
+      // a "== FILE" line, its mode and owner (or "missing"), then its user names.
+      const listing = await run(['sh', '-c', 'for f do echo "== $f"; stat -L -c "%a %U:%G" "$f" 2>/dev/null || { echo missing; continue; }; cut -d: -f1 "$f"; done', 'sh', ...files]);
+      ctx.expect(listing.exitCode === 0, 'the files can be listed (sh, stat, cut)', firstLine(listing));
       const problems: string[] = [];
       const entries: string[] = [];
-      for (const f of files) {
-        const st = await run(['stat', '-L', '-c', '%a %U:%G', f]);
-        if (st.exitCode !== 0) { problems.push(`${f} does not exist`); continue; }
-        const [mode, owner] = st.stdout.trim().split(' ');
+      for (const block of listing.stdout.split(/^== /m).slice(1)) {
+        const [f, st = '', ...names] = block.split('\n').map((l) => l.trim());
+        if (st === 'missing') { problems.push(`${f} does not exist`); continue; }
+        const [mode, owner] = st.split(' ');
         ctx.record(`stat ${f}`, { mode, owner });
         if (Number.parseInt(mode, 8) & 0o004) problems.push(`${f} is world-readable (mode ${mode}): any local account can copy the password hashes`);
-        const cat = await run(['cut', '-d:', '-f1', f]);
-        entries.push(...cat.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
+        entries.push(...names.filter(Boolean));
       }
       const missing = ctx.target.users.filter((u) => !entries.includes(u));
       const twice = [...new Set(entries.filter((e, i) => entries.indexOf(e) !== i))];
