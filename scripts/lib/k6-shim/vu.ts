@@ -283,7 +283,13 @@ export class VU {
     return t;
   }
   emit(metric: string, type: MetricType, value: number, tags: Tags): void {
-    this.shared.emit({ metric, type, value, tags, time: Date.now() });
+    if (!this.muted) this.shared.emit({ metric, type, value, tags, time: Date.now() });
+  }
+  private muted = false;
+  /** Runs `warm` with a request function that goes through this VU's own HTTP code, emitting nothing. */
+  async warmUp(warm: (request: (url: string) => Promise<unknown>) => Promise<void>): Promise<void> {
+    this.muted = true;
+    try { await warm((url) => this.requestAsync('GET', url, null, null)); } finally { this.muted = false; this.jar = new CookieJar(); }
   }
 
   // ---------- modules ----------

@@ -4,7 +4,7 @@
 // its shared cell until the answer (or an interrupt) arrives.
 import { parentPort, workerData, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { Sample } from './metrics.ts';
-import { Agents, type RawResponse } from './http.ts';
+import { Agents, warm, type RawResponse } from './http.ts';
 import { SharedState, WAKE, INTERRUPT, type WorkerInit, type ToWorker, type FromWorker, type HttpReply } from './protocol.ts';
 import { VU, Interrupted, errorText, type Shared } from './vu.ts';
 
@@ -60,15 +60,18 @@ const shared: Shared = {
 };
 
 let vu: VU;
-try {
-  vu = new VU(init.id, shared, init.code, init.filename);
-  const functions = Object.keys(vu.exports).filter((k) => typeof vu.exports[k] === 'function');
-  post({ t: 'ready', functions, options: cloneable((vu.exports.options ?? {}) as Record<string, unknown>) });
-} catch (e) {
-  flush();
-  post({ t: 'initError', error: errorText(e) });
-  port.close();
-}
+void (async () => {
+  try {
+    vu = new VU(init.id, shared, init.code, init.filename);
+    await vu.warmUp((request) => warm(shared.net, request)); // in init: not in the first request's time
+    const functions = Object.keys(vu.exports).filter((k) => typeof vu.exports[k] === 'function');
+    post({ t: 'ready', functions, options: cloneable((vu.exports.options ?? {}) as Record<string, unknown>) });
+  } catch (e) {
+    flush();
+    post({ t: 'initError', error: errorText(e) });
+    port.close();
+  }
+})();
 
 port.on('message', (m: ToWorker) => {
   switch (m.t) {
