@@ -84,7 +84,11 @@ describe('load', () => {
   it("smoke on the operator's k6 (a fake k6 on PATH: the shim behind k6's command line): the same report, naming its engine", async () => {
     const bin = mkdtempSync(join(tmpdir(), 'cv-k6-bin-'));
     fakeK6(bin);
-    const r = await cli(['--scenario', 'smoke', '--engine', 'k6', ...remote(), '--allow-writes'], { PATH: `${bin}:${process.env.PATH}` });
+    // The fake k6 is a second Node process (and 20 VU threads) beside this harness and the stack on a
+    // 2-core machine: what this test proves is the engine's plumbing, not latency, so the latency
+    // limits are wide (-e, as an operator sets them); the shim's own smoke above keeps the real ones.
+    const wide = ['P95_PAGE_MS=10000', 'P95_API_MS=5000', 'P95_WS_CONNECT_MS=10000', 'P95_WS_RTT_MS=5000'].flatMap((kv) => ['-e', kv]);
+    const r = await cli(['--scenario', 'smoke', '--engine', 'k6', ...remote(), '--allow-writes', ...wide], { PATH: `${bin}:${process.env.PATH}` });
     expect(r.exitCode, r.all).toBe(0);
     expect(r.all).toMatch(/PASS: 20 users, every threshold met/);
     const s = report();
