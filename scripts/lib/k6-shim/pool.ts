@@ -40,7 +40,6 @@ export interface RunOutcome { how: 'ok' | 'error' | 'interrupted'; value?: unkno
 export class VUHandle {
   functions: string[] = [];
   options: Record<string, unknown> = {};
-  iterationInInstance = 0;
   private readonly signal = new Int32Array(new SharedArrayBuffer(8));
   private readonly replies: MessagePort;
   private readonly worker: Worker;
@@ -84,7 +83,7 @@ export class VUHandle {
     return new Promise((resolve) => {
       this.pending.set(seq, resolve);
       this.send({ t: 'run', seq, fn, arg, quiet: !ctx, scenario: ctx?.scenario, env: ctx?.env, iterationInScenario: ctx?.iterationInScenario ?? 0, iterationInTest: ctx?.iterationInTest ?? 0 });
-    }).then((r) => { if (ctx) this.iterationInInstance++; return r as RunOutcome; });
+    }) as Promise<RunOutcome>;
   }
 
   /** Ends the running iteration now, also while the VU is blocked in sleep or a synchronous request. */

@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { Registry, Sink, parseDuration, type Sample, type MetricType, type Tags } from './metrics.ts';
+import { Registry, parseDuration, type Sample, type MetricType, type Tags } from './metrics.ts';
 import { errorText, type Log } from './vu.ts';
 import { VUHandle, type Hub, type RunOutcome } from './pool.ts';
 import { SharedState, type ScenarioContext } from './protocol.ts';
