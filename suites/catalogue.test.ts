@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { FAULTS, catalogueUserAuth, testPasswords } from '../stack/faults/catalogue.ts';
 import { editLocation, withNginx, STAND_IN_SWITCH } from '../stack/faults/fault.ts';
-import { footprint } from '../stack/faults/batches.ts';
+import { fitsBatch, footprint, planBatches } from '../stack/faults/batches.ts';
 import { describeTopology } from '../stack/topology.ts';
 import { renderNginxConf } from '../stack/nginx/render.ts';
 import { ALL_CHECKS } from './index.ts';
@@ -44,6 +44,35 @@ describe('fault catalogue', () => {
         const faulty = f.apply(t);
         expect(JSON.stringify(t) + renderNginxConf(t), `${f.id} changed the clean topology`).toBe(before);
         expect(JSON.stringify(faulty) + renderNginxConf(faulty), `${f.id} changed nothing`).not.toBe(before);
+      }
+    }
+  });
+});
+
+describe.each(['host', 'container'] as const)('the batch plan (%s mode)', (mode) => {
+  const t = clean(mode);
+  const faults = FAULTS.filter((f) => f.modes.includes(mode));
+  const slow = new Set(ALL_CHECKS.filter((c) => c.slow).map((c) => c.id));
+  const plan = planBatches(t, faults, { slow });
+
+  it('takes no more batches than first fit in catalogue order', () => {
+    const prints = new Map(faults.map((f) => [f.id, footprint(t, f)]));
+    const naive: typeof plan = [];
+    for (const f of faults) {
+      const home = naive.find((b) => b.length < 8 && fitsBatch(t, b, f, prints));
+      if (home) home.push(f); else naive.push([f]);
+    }
+    expect(plan.flat().map((f) => f.id).sort()).toEqual(faults.map((f) => f.id).sort());
+    expect(plan.length).toBeLessThanOrEqual(naive.length);
+  });
+
+  it('puts the faults that hold a slow check to its full wait together where they fit', () => {
+    // Each such fault breaks only its slow check; two in different batches are two long waits.
+    const holders = faults.filter((f) => f.expect.length === 1 && slow.has(f.expect[0]));
+    const batchOf = (id: string) => plan.findIndex((b) => b.some((f) => f.id === id));
+    for (const [i, f] of holders.entries()) {
+      for (const g of holders.slice(i + 1)) {
+        if (fitsBatch(t, [f], g, new Map([f, g].map((x) => [x.id, footprint(t, x)])))) expect(batchOf(g.id), `${f.id} and ${g.id}`).toBe(batchOf(f.id));
       }
     }
   });

@@ -123,7 +123,7 @@ export class CatalogueRun {
     private readonly stack: Stack, private readonly clean: Topology, faults: Fault[], private readonly checks: Check[],
     private readonly target: Target, private readonly progress: (m: string) => void = () => {},
   ) {
-    this.batches = planBatches(clean, faults.filter((f) => f.modes.includes(clean.mode)));
+    this.batches = planBatches(clean, faults.filter((f) => f.modes.includes(clean.mode)), { slow: checks.filter((c) => c.slow).map((c) => c.id) });
   }
 
   record(id: string): Promise<FaultRecord> {
