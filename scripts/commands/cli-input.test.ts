@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { ROOT } from '../../stack/images.ts';
+import { selectChecks } from './verify.ts';
 
 const cli = (args: string[], env: Record<string, string> = {}) => execa(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'scripts/cli.ts'), ...args], {
   cwd: mkdtempSync(join(tmpdir(), 'cv-cwd-')), reject: false, all: true, timeout: 60_000, env,
@@ -42,6 +43,16 @@ describe('command line: bad input', () => {
     const c = await cli(['verify', '--compose', 'docker-compose.yml', '--image', 'queue-manager']);
     expect(c.exitCode).toBe(2);
     expect(c.all).toMatch(/^✖ --image queue-manager: expected SERVICE=IMAGE/);
+  });
+
+  it('verify --skip: a check or suite left out; an unknown name is bad input, named', () => {
+    const all = selectChecks(undefined).map((c) => c.id);
+    const left = selectChecks(undefined, 'websocket.idle-survives, host').map((c) => c.id);
+    expect(all).toContain('websocket.idle-survives');
+    expect(left).not.toContain('websocket.idle-survives');
+    expect(left.filter((id) => id.startsWith('host.'))).toEqual([]);
+    expect(left.length).toBe(all.filter((id) => id !== 'websocket.idle-survives' && !id.startsWith('host.')).length);
+    expect(() => selectChecks('websocket', 'websocket.idle-survive')).toThrow(/--skip: no check or suite websocket\.idle-survive$/);
   });
 
   it('--help on smoke, checklist and verify', async () => {

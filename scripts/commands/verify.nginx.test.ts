@@ -41,10 +41,13 @@ describe('verify with an nginx configuration nginx refuses', () => {
     }));
     writeFileSync(join(dir, 'nginx.conf'), nginxMainConf('    include /etc/nginx/conf.d/*.conf;', { mode: 'container', user: 'nginx' }));
     const reports = mkdtempSync(join(tmpdir(), 'cv-reports-'));
-    const r = await execa(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'scripts/cli.ts'), 'verify', '--mode', 'container', '--nginx-conf', join(dir, 'nginx.conf'), '--suite', 'health,routing,websocket,tls'], {
+    // Without the idle-socket minute: the site is the reference one, whose timeouts the platform test
+    // proves; what is new here is the main file's shape (its user, its include, its upgrade map).
+    const r = await execa(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'scripts/cli.ts'), 'verify', '--mode', 'container', '--nginx-conf', join(dir, 'nginx.conf'), '--suite', 'health,routing,websocket,tls', '--skip', 'websocket.idle-survives'], {
       cwd: dir, reject: false, all: true, timeout: 240_000, env: { COMFY_VERIFY_REPORTS: reports },
     });
     expect(r.exitCode, r.all).toBe(0);
     expect(r.all).toMatch(/GO: local stack meets the contract/);
+    expect(r.all).toMatch(/without websocket\.idle-survives \(--skip\)/);
   }, 300_000);
 });

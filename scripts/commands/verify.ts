@@ -15,7 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { TARGET_OPTIONS, TARGET_HELP, parseUserCredentials } from '../lib/config.ts';
 import { runRemote } from '../lib/remote-run.ts';
 
-const HELP = `comfy-verify verify [--mode host|container|both] [--users N] [--suite NAME,...] [--nginx-site FILE | --nginx-conf FILE] [--user-auth]
+const HELP = `comfy-verify verify [--mode host|container|both] [--users N] [--suite NAME,...] [--skip ID,...] [--nginx-site FILE | --nginx-conf FILE] [--user-auth]
   Brings up the local stack in each nginx mode (default: both), runs every suite against it,
   prints a GO / NO-GO verdict, writes reports/index.html (open it), verify.json and junit.xml.
   --nginx-site FILE runs nginx with your own site file (as written; certificates and ports mapped).
@@ -34,22 +34,24 @@ comfy-verify verify --compose FILE [--env-file FILE] [--mode host|container|both
   participant (generated per run); every suite then opens workspaces with their owner's credentials.
   Exit code: 0 all passed (warnings allowed), 1 a check failed, 2 the harness could not run,
   3 nothing failed but checks were not run (a partial GO; --accept-partial makes it 0).
-comfy-verify verify --target https://DOMAIN [options] [--suite NAME,...]
+comfy-verify verify --target https://DOMAIN [options] [--suite NAME,...] [--skip ID,...]
   Runs every suite against a deployment instead (checks needing what is not given are skipped).
+  --suite NAME,...  only these suites;  --skip ID,...  leave out these checks or suites (e.g. --skip
+  websocket.idle-survives: no minute of idle sockets); the run then says what it left out.
 
 ${TARGET_HELP}`;
 
 async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: {
-    ...TARGET_OPTIONS, mode: { type: 'string' }, users: { type: 'string' }, 'nginx-site': { type: 'string' }, 'nginx-conf': { type: 'string' }, suite: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    ...TARGET_OPTIONS, mode: { type: 'string' }, users: { type: 'string' }, 'nginx-site': { type: 'string' }, 'nginx-conf': { type: 'string' }, suite: { type: 'string' }, skip: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     compose: { type: 'string' }, 'env-file': { type: 'string' }, standin: { type: 'string' }, image: { type: 'string' }, 'user-auth': { type: 'boolean' },
   } });
   if (values.help) return console.log(HELP), EXIT.ok;
-  if (values.target !== undefined) return verifyRemote(selectChecks(values.suite), values, !!values['accept-partial']);
+  if (values.target !== undefined) return verifyRemote(selectChecks(values.suite, values.skip), values, !!values['accept-partial'], values.skip);
   const modes = parseModes(values.mode);
   const compose = parseCompose(values);
   const users = parseUsers(values.users);
-  const checks = selectChecks(values.suite);
+  const checks = selectChecks(values.suite, values.skip);
   const nginxSource = parseNginxSource(values['nginx-site'], values['nginx-conf']);
   if (values['user-credentials'] && !compose) throw new HarnessError('--user-credentials goes with --compose or --target', 'the local stack makes its own: use --user-auth');
   const composeCreds = values['user-credentials'] ? readUserCredentials(values['user-credentials']) : undefined;
@@ -83,7 +85,7 @@ async function run(args: string[]): Promise<number> {
       watcher.declareDown(service, (emerg.at(-1) ?? lines.at(-1) ?? 'no words').replace(/^.*?\[(emerg|alert|crit)\]\s*\d+#\d+:\s*/, '[$1] '), lines);
     }
     try {
-      step(`running ${checks.length} checks${checks.some((c) => c.quiet) ? ' (the idle-WebSocket check holds sockets for a minute)' : ''}`);
+      step(`running ${checks.length} checks${checks.some((c) => c.quiet) ? ' (the idle-WebSocket check holds sockets for a minute)' : ''}${values.skip ? `, without ${skipped(values.skip)} (--skip)` : ''}`);
       await watcher.start();
       await runChecks(checks, target, { watcher, onResult: (r) => console.log(resultLine({ ...r, mode })) })
         .then((rs) => all.push(...rs.map((r) => ({ ...r, mode }))));
@@ -103,8 +105,8 @@ async function run(args: string[]): Promise<number> {
 }
 
 /** verify --target: the same suites against a deployment by its domain. */
-async function verifyRemote(checks: ReturnType<typeof selectChecks>, values: Parameters<typeof runRemote>[1], acceptPartial: boolean): Promise<number> {
-  const r = await runRemote(checks, values);
+async function verifyRemote(checks: ReturnType<typeof selectChecks>, values: Parameters<typeof runRemote>[1], acceptPartial: boolean, skip?: string): Promise<number> {
+  const r = await runRemote(checks, values, skip ? { note: `without ${skipped(skip)} (--skip)` } : {});
   const report = buildReport(r.target, ['remote'], r.results, r.durationMs, r.rootCauses);
   const files = writeReports(report);
   console.log(summary(report));
@@ -138,13 +140,18 @@ function parseCompose(v: { compose?: string; 'env-file'?: string; standin?: stri
   return { file: v.compose, envFile: v['env-file'], standins: list(v.standin), images };
 }
 
-export function selectChecks(suites: string | undefined) {
-  if (!suites) return ALL_CHECKS;
-  const names = suites.split(',').map((x) => x.trim());
+const skipped = (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean).join(', ');
+
+/** --suite: only these suites; --skip: without these checks or suites (an unknown name is bad input). */
+export function selectChecks(suites: string | undefined, skip?: string) {
+  const list = (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean);
+  const names = suites ? list(suites) : SUITES.map((s) => s.name);
   const unknown = names.filter((n) => !SUITES.some((s) => s.name === n));
   if (unknown.length) throw new HarnessError(`unknown suite ${unknown.join(', ')}`, `suites: ${SUITES.map((s) => s.name).join(', ')}`);
-  return SUITES.filter((s) => names.includes(s.name)).flatMap((s) => s.checks);
+  const left = skip ? list(skip) : [];
+  const unknownSkip = left.filter((n) => !SUITES.some((s) => s.name === n) && !ALL_CHECKS.some((c) => c.id === n));
+  if (unknownSkip.length) throw new HarnessError(`--skip: no check or suite ${unknownSkip.join(', ')}`, 'a check id is suite.name, e.g. websocket.idle-survives (reports/verify.json lists them all)');
+  return SUITES.filter((s) => names.includes(s.name)).flatMap((s) => s.checks).filter((c) => !left.includes(c.id) && !left.includes(c.suite));
 }
-
 
 export const verifyCommand: Command = { name: 'verify', summary: 'run every suite against the local stack in both nginx modes', help: HELP, run };
