@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { ROOT } from '../../stack/images.ts';
-import { COMPOSE_VARIANTS } from '../../fixtures/platform/variants.ts';
+import { COMPOSE_VARIANTS, type ComposeVariant } from '../../fixtures/platform/variants.ts';
 
 const FIXTURE = join(ROOT, 'fixtures/platform');
 
@@ -62,17 +62,46 @@ describe('verify --compose fixtures/platform', () => {
     for (const p of Object.values(creds)) expect(r.all).not.toContain(p);
   }, 330_000);
 
-  for (const v of COMPOSE_VARIANTS) {
-    it(`variant ${v.id}: ${v.expect ? Object.keys(v.expect).join(', ') : ''} red`, async () => {
-      const dir = mkdtempSync(join(tmpdir(), `cv-compose-${v.id}-`));
+  // A mode's variants run together, as the catalogue's faults do: one project with all their edits
+  // (different files or lines, different checks), judged in one pass. Each one's checks must turn red,
+  // and no other check of the suites run may (so none hides or stands in for another).
+  const groups = [...new Set(COMPOSE_VARIANTS.map((v) => v.mode))].flatMap((mode) => {
+    const of = COMPOSE_VARIANTS.filter((v) => v.mode === mode);
+    return [of.filter((v) => !v.alone), ...of.filter((v) => v.alone).map((v) => [v])].filter((g) => g.length);
+  });
+  const runs = new Map<ComposeVariant[], ReturnType<typeof verify>>();
+  const runGroup = (g: ComposeVariant[]) => {
+    if (!runs.has(g)) {
+      const dir = mkdtempSync(join(tmpdir(), `cv-compose-${g.map((v) => v.id).join('+').slice(0, 80)}-`));
       cpSync(FIXTURE, dir, { recursive: true });
-      for (const [file, edit] of Object.entries(v.edits)) writeFileSync(join(dir, file), edit(readFileSync(join(dir, file), 'utf8')));
-      const { r, by } = await verify(['--compose', join(dir, 'docker-compose.yml'), '--mode', v.mode, '--suite', v.suites.join(',')], 300_000);
+      for (const v of g) for (const [file, edit] of Object.entries(v.edits)) writeFileSync(join(dir, file), edit(readFileSync(join(dir, file), 'utf8')));
+      const suites = [...new Set(g.flatMap((v) => v.suites))];
+      runs.set(g, verify(['--compose', join(dir, 'docker-compose.yml'), '--mode', g[0].mode, '--suite', suites.join(',')], 300_000));
+    }
+    return runs.get(g)!;
+  };
+
+  it('variants that run together expect different checks', () => {
+    for (const g of groups) {
+      const ids = g.flatMap((v) => Object.keys(v.expect));
+      expect(new Set(ids).size, g.map((v) => v.id).join(', ')).toBe(ids.length);
+    }
+  });
+
+  for (const v of COMPOSE_VARIANTS) {
+    const g = groups.find((x) => x.includes(v))!;
+    const others = g.filter((x) => x !== v).map((x) => x.id);
+    it(`variant ${v.id}: ${Object.keys(v.expect).join(', ')} red${others.length ? ` (run with ${others.join(', ')})` : ''}`, async () => {
+      const { r, by, report } = await runGroup(g);
       expect(r.exitCode, r.all).toBe(1);
       for (const [id, message] of Object.entries(v.expect)) {
         expect(by(id)?.status, `${id}: ${by(id)?.message}`).toBe('fail');
         expect(by(id).message).toMatch(message);
       }
+      if (g.length === 1) return; // alone, what its cause blocks is its own
+      const expected = new Set(g.flatMap((x) => Object.keys(x.expect)));
+      const unrelated = report.checks.filter((c: { id: string; status: string }) => c.status === 'fail' && !expected.has(c.id));
+      expect(unrelated.map((c: { id: string; message: string }) => `${c.id}: ${c.message}`)).toEqual([]);
     }, 330_000);
   }
 });
