@@ -122,9 +122,11 @@ function readUserCredentials(file: string): Record<string, string> {
   return creds;
 }
 
+/** A comma-separated option's items. */
+const list = (v?: string) => (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+
 /** --compose and its companions; undefined without --compose (the other three need it). */
 function parseCompose(v: { compose?: string; 'env-file'?: string; standin?: string; image?: string; users?: string }): ComposeInput | undefined {
-  const list = (x?: string) => (x ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   if (!v.compose) {
     const stray = (['env-file', 'standin', 'image'] as const).find((k) => v[k] !== undefined);
     if (stray) throw new HarnessError(`--${stray} needs --compose`, 'give --compose docker-compose.yml too, or leave --' + stray + ' out');
@@ -140,11 +142,10 @@ function parseCompose(v: { compose?: string; 'env-file'?: string; standin?: stri
   return { file: v.compose, envFile: v['env-file'], standins: list(v.standin), images };
 }
 
-const skipped = (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean).join(', ');
+const skipped = (v: string) => list(v).join(', ');
 
 /** --suite: only these suites; --skip: without these checks or suites (an unknown name is bad input). */
 export function selectChecks(suites: string | undefined, skip?: string) {
-  const list = (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean);
   const names = suites ? list(suites) : SUITES.map((s) => s.name);
   const unknown = names.filter((n) => !SUITES.some((s) => s.name === n));
   if (unknown.length) throw new HarnessError(`unknown suite ${unknown.join(', ')}`, `suites: ${SUITES.map((s) => s.name).join(', ')}`);

@@ -102,8 +102,7 @@ export function fitsBatch(clean: Topology, batch: Fault[], f: Fault, prints: Map
  *    expecting fewest checks first: a fault that breaks only the slow check holds it to its full wait,
  *    one that breaks more fails it early. A batch waits once for all its slow checks, so the long
  *    waits meet in the fewest batches;
- *  - then the faults that fit beside the fewest others (the hardest to place go first: 13 batches
- *    in catalogue order became 10);
+ *  - then the faults that fit beside the fewest others (the hardest to place go first);
  *  - catalogue order breaks ties.
  *  `slow`: the ids of the slow checks (the suites know them; stack/ does not). */
 export function planBatches(clean: Topology, faults: Fault[], o: { slow?: Iterable<string>; maxSize?: number } = {}): Fault[][] {
