@@ -24,7 +24,10 @@ async function verify(args: string[], timeout: number) {
 
 describe('verify --compose fixtures/platform', () => {
   it('both modes, every suite: GO, with the changes made to run it here listed', async () => {
-    const { r, report } = await verify(['--compose', join(FIXTURE, 'docker-compose.yml'), '--mode', 'both'], 600_000);
+    // Without the idle-socket minute per mode: that check's pass and its fault are the platform test's;
+    // here the proof is that the compose path runs every suite to GO.
+    const { r, report } = await verify(['--compose', join(FIXTURE, 'docker-compose.yml'), '--mode', 'both', '--skip', 'websocket.idle-survives'], 600_000);
+    expect(r.all).toMatch(/without websocket\.idle-survives \(--skip\)/);
     expect(r.exitCode, r.all).toBe(0);
     expect(r.all).toMatch(/GO: compose project .*docker-compose\.yml meets the contract/);
     const changes = report.deployment.changes.map((c: { what: string }) => c.what);
