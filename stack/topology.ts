@@ -319,7 +319,8 @@ export function describeTopology(o: TopologyOptions): Topology {
   for (const key of ['public', 'vpn'] as const) {
     add({
       name: `probe-${key}`, kind: 'probe', image: images.probe, networks: [key],
-      command: ['sleep', 'infinity'], ready: { none: true },
+      // PID 1 ignores SIGTERM unless it traps it: a bare `sleep` held every stack stop for the kill timeout.
+      command: ['sh', '-c', PROBE_IDLE], ready: { none: true },
     });
   }
 
@@ -353,6 +354,9 @@ export function describeTopology(o: TopologyOptions): Topology {
     ...(o.userAuth ? { userAuth: { passwords: o.userAuth, fileFor: Object.fromEntries(userList(users).map((u) => [u, u])), fileMode: 0o640 } } : {}),
   };
 }
+
+/** A probe container idles until it is stopped, and exits at once on docker stop. */
+export const PROBE_IDLE = 'trap "exit 0" TERM INT; sleep infinity & wait';
 
 /** `ufw status` on a host set up as the guide says: SSH (rate limited), Nginx Full, RustDesk. */
 export const GUIDE_UFW_STATUS = [

@@ -1,7 +1,7 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { ServiceContainer } from './service-container.ts';
 import { removeByLabel } from './labels.ts';
-import { BASE_IMAGE, type ServiceSpec } from '../topology.ts';
+import { BASE_IMAGE, describeTopology, service, type ServiceSpec } from '../topology.ts';
 import { newRunId } from '../run.ts';
 
 const runId = `t${newRunId()}`;
@@ -25,5 +25,14 @@ describe('ServiceContainer readiness', () => {
     // a TCP port that opens after a second, on the host network (port chosen high and unlikely in use)
     const c = await new ServiceContainer(spec('late', 'sleep 1; exec nc -lk 47913', { tcp: 47913 }), runId, () => '').startService();
     await c.stop();
+  });
+
+  it('a probe vantage point stops at once, not at the kill timeout', async () => {
+    const t = describeTopology({ runId, runDir: '/tmp/cv-unit', mode: 'container', secrets: { redisPassword: 'r', adminUsername: 'a', adminPassword: 'p' } });
+    // Its own network is the stack's to make; the default bridge does here.
+    const c = await new ServiceContainer({ ...service(t, 'probe-public'), networks: [] }, runId, () => '').startService();
+    const t0 = Date.now();
+    await c.stop();
+    expect(Date.now() - t0, 'the probe ignored SIGTERM').toBeLessThan(1_500);
   });
 });
