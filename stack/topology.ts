@@ -356,7 +356,7 @@ export function describeTopology(o: TopologyOptions): Topology {
 }
 
 /** A probe container idles until it is stopped, and exits at once on docker stop. */
-export const PROBE_IDLE = 'trap "exit 0" TERM INT; sleep infinity & wait';
+const PROBE_IDLE = 'trap "exit 0" TERM INT; sleep infinity & wait';
 
 /** `ufw status` on a host set up as the guide says: SSH (rate limited), Nginx Full, RustDesk. */
 export const GUIDE_UFW_STATUS = [
