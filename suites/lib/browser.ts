@@ -42,6 +42,10 @@ export async function withBrowser<T>(ctx: CheckContext, body: (b: Browser) => Pr
   } catch (e) {
     return ctx.fail(`Chromium did not start (${CHROMIUM_PATH}): ${(e as Error).message.split('\n')[0]}`);
   }
+  // A check given up on (its timeout, or blocked by a dark service) closes its browser: pages left
+  // waiting would go on loading the machine under the checks after it.
+  const giveUp = () => void b.close().catch(() => {});
+  ctx.signal.addEventListener('abort', giveUp, { once: true });
   // Every page's requests count as what the check touched (root causes: a page waiting on a dead
   // service is blocked by it).
   const newContext = b.newContext.bind(b);
@@ -53,6 +57,7 @@ export async function withBrowser<T>(ctx: CheckContext, body: (b: Browser) => Pr
   try {
     return await body(b);
   } finally {
+    ctx.signal.removeEventListener('abort', giveUp);
     await b.close().catch(() => {});
   }
 }

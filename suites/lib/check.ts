@@ -1,7 +1,7 @@
 // A check is a small named unit: id + title + run(target) -> pass | warn | fail | skip, with evidence.
 // Failure messages read like Gatus conditions: what was expected, and what was seen.
 import type { Target, Capability } from './target.ts';
-import { BlockedError, blockedText, neverStartedEvidence, watchedTarget, type Watcher } from './watch.ts';
+import { BlockedError, PageGuard, blockedText, neverStartedEvidence, watchedTarget, type Watcher } from './watch.ts';
 
 export type Status = 'pass' | 'warn' | 'fail' | 'skip';
 export type SuiteName = 'health' | 'routing' | 'websocket' | 'tls' | 'exposure' | 'redis' | 'isolation' | 'access' | 'jobs' | 'browser' | 'host' | 'resilience';
@@ -131,13 +131,15 @@ export async function runCheck(check: Check, target: Target, o: { artifactsDir?:
   const pauses = disrupts && check.exclusive;
   if (pauses) o.watcher?.pause();
   w?.note(check.id, 'started');
-  const ctx = new CheckContext(w ? watchedTarget(target, w, touched, check.id) : target, ac.signal);
+  const pages = w ? new PageGuard(w) : undefined;
+  const ctx = new CheckContext(w ? watchedTarget(target, w, touched, check.id, pages) : target, ac.signal);
   ctx.artifactsDir = o.artifactsDir;
   const timeoutMs = check.timeoutMs ?? 30_000;
   let timer: NodeJS.Timeout | undefined;
   try {
     const summary = await Promise.race([
       check.run(ctx),
+      ...(pages ? [pages.blocked] : []),
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => { ac.abort(); reject(new CheckOutcome('fail', `no answer within ${timeoutMs / 1000} s`)); }, timeoutMs);
       }),
@@ -162,6 +164,7 @@ export async function runCheck(check: Check, target: Target, o: { artifactsDir?:
     return r;
   } finally {
     clearTimeout(timer);
+    pages?.release();
     ac.abort();
     w?.note(check.id, 'finished');
     if (pauses) await o.watcher?.resume();

@@ -108,4 +108,43 @@ describe('the watcher', () => {
     expect(byId['health.admin-ok']).toMatchObject({ status: 'pass' });
     expect(byId['health.admin-ok'].rerun).toBeUndefined();
   }, 20_000);
+  it('a browser page asking a dark service blocks its check at once, not at the page\'s own timeout', async () => {
+    const { t, frozen } = fakeTarget();
+    const w = new Watcher(t, { intervalMs: 40, probeTimeoutMs: 200 });
+    // As a page does: its requests go around the target (the check only reports them), then it waits.
+    const page = defineCheck({ id: 'browser.page', suite: 'browser', title: 'a page that posts to /api/jobs and waits for the answer', timeoutMs: 20_000,
+      async run(ctx) { ctx.target.touch!('https://example.test/api/jobs'); await sleep(10_000); } });
+    const elsewhere = defineCheck({ id: 'browser.elsewhere', suite: 'browser', title: 'a page on user001 only', timeoutMs: 20_000,
+      async run(ctx) { ctx.target.touch!('https://example.test/user001/'); await sleep(1_500); } });
+    await w.start();
+    frozen.add('queue-manager');
+    const t0 = Date.now();
+    const [r, other] = await runChecks([page, elsewhere], t, { watcher: w });
+    w.stop();
+    expect(r).toMatchObject({ status: 'fail', blockedBy: { service: 'queue-manager' }, message: expect.stringMatching(/^blocked: queue-manager stopped answering/) });
+    expect(r.durationMs, 'blocked as soon as the queue-manager was declared dark').toBeLessThan(3_000);
+    expect(other.status, 'a page that asked only a live service runs to its end').toBe('pass');
+    expect(Date.now() - t0).toBeLessThan(5_000);
+  }, 20_000);
+
+  it('a check that fails once its service is already dark gets its verdict at once (no wait on the dark one\'s probes)', async () => {
+    const { t, frozen } = fakeTarget();
+    // Long probe timeouts: the dark service always has probes in flight, as the real one has.
+    const w = new Watcher(t, { intervalMs: 100, probeTimeoutMs: 2_000 });
+    const late = defineCheck({ id: 'jobs.late', suite: 'jobs', title: 'used the queue-manager, then fails for its own reason after it went dark', timeoutMs: 20_000,
+      async run(ctx) {
+        await ctx.target.request('/api/health');
+        frozen.add('queue-manager');
+        while (!w.dark('queue-manager')) await sleep(20);
+        await sleep(700); // the next probes are in flight, none answered
+        failedAt = Date.now();
+        ctx.fail('saw something wrong');
+      } });
+    let failedAt = 0;
+    await w.start();
+    const [r] = await runChecks([late], t, { watcher: w });
+    w.stop();
+    expect(r).toMatchObject({ status: 'fail', blockedBy: { service: 'queue-manager' } });
+    expect(Date.now() - failedAt, 'its verdict came without waiting out the dark service\'s probes').toBeLessThan(500);
+  }, 20_000);
 });

@@ -177,10 +177,12 @@ export class Watcher {
     return (this.sent.get(service)?.length ?? 0) > 0;
   }
 
-  /** A touched service whose probes are going unanswered right now, not yet declared dark. */
+  /** A touched service whose probes are going unanswered right now, not yet declared dark (one
+   *  already dark has its verdict: its probes keep going unanswered, and waiting on them tells nothing). */
   suspect(services: Set<string>): boolean {
     const now = Date.now();
-    return [...services, 'nginx'].some((s) => this.misses.has(s) || (this.sent.get(s) ?? []).some((t) => now - t > this.probeTimeoutMs / 3));
+    return [...services, 'nginx'].filter((s) => !this.open.has(s))
+      .some((s) => this.misses.has(s) || (this.sent.get(s) ?? []).some((t) => now - t > this.probeTimeoutMs / 3));
   }
 
   /** When a check fails while a service it touched is suspect, the watcher's verdict on it. */
@@ -231,9 +233,35 @@ export class Watcher {
   }
 }
 
+/** What a check's browser pages ask of the target (their requests go around it): once a service a
+ *  page asked is dark, or goes dark while the check runs, `blocked` rejects with that root cause, so
+ *  the check stops as a request through the target would, not at the page's own timeouts. */
+export class PageGuard {
+  readonly blocked: Promise<never>;
+  private fail!: (e: BlockedError) => void;
+  private readonly watched = new Set<string>();
+  private readonly cancels: (() => void)[] = [];
+  constructor(private readonly w: Watcher) {
+    this.blocked = new Promise<never>((_, reject) => { this.fail = reject; });
+    this.blocked.catch(() => {}); // only the race that awaits it may surface it
+  }
+  watch(service: string): void {
+    if (this.watched.has(service)) return;
+    this.watched.add(service);
+    const { dark, cancel } = this.w.whenDark(service);
+    this.cancels.push(cancel);
+    dark.catch((e: BlockedError) => this.fail(e));
+  }
+  /** The check is over: stop listening. */
+  release(): void {
+    for (const c of this.cancels.splice(0)) c();
+  }
+}
+
 /** The target as one check sees it: what it touches is noted, and a request to a service that is
- *  dark fails at once (or as soon as it goes dark) with the root cause, instead of timing out. */
-export function watchedTarget(t: Target, w: Watcher, touched: Set<string>, checkId: string): Target {
+ *  dark fails at once (or as soon as it goes dark) with the root cause, instead of timing out; so
+ *  does a browser page's request (through `pages`). */
+export function watchedTarget(t: Target, w: Watcher, touched: Set<string>, checkId: string, pages?: PageGuard): Target {
   const guard = async <T>(path: string, go: () => Promise<T>, what: string): Promise<T> => {
     const s = serviceOf(path, t.users);
     touched.add(s);
@@ -257,6 +285,7 @@ export function watchedTarget(t: Target, w: Watcher, touched: Set<string>, check
       const s = serviceOf(path, t.users);
       if (!touched.has(s)) w.note(checkId, `loaded ${path}`, s);
       touched.add(s);
+      pages?.watch(s);
     },
   };
 }
