@@ -20,8 +20,9 @@ async function waitingBurst(jobs: Jobs, label: string) {
 /** Served again: each job still waiting is taken by a worker (running, or already finished). */
 async function servedAgain(jobs: Jobs, waiting: { id: string }[]): Promise<string[]> {
   const done = await Promise.all(waiting.map((j) => jobs.follow(j.id, (x) => x.status !== 'pending', 60_000, 250)));
-  return done.filter((d) => !d.job || d.job.status === 'pending' || d.job.status === 'cancelled' || (d.job.status === 'failed' && d.job.error === 'Job timeout exceeded'))
-    .map((d, i) => `${waiting[i].id.slice(0, 8)}: ${d.job?.status ?? 'gone'}`);
+  return done.map((d, i) => ({ ...d, id: waiting[i].id }))
+    .filter((d) => !d.job || d.job.status === 'pending' || d.job.status === 'cancelled' || (d.job.status === 'failed' && d.job.error === 'Job timeout exceeded'))
+    .map((d) => `${d.id.slice(0, 8)}: ${d.job?.status ?? 'gone'}`);
 }
 
 /** The longest JOB_TIMEOUT worth waiting out: beyond it the check says how to prove it instead. */
@@ -204,15 +205,17 @@ export const resilienceChecks = [
           const mine = await waitingBurst(jobs, 'qm-restart');
           const moved = await ctx.target.services!.restart(['queue-manager']);
           ctx.record('restarted', moved);
+          // A client that reconnects (the dashboard, a workspace) is upgraded again and hears the jobs
+          // move. It listens before the jobs are read: a job read as waiting then moves while it hears
+          // (read first, a worker could take one in between, and no later event need follow).
+          for (const deadline = Date.now() + 10_000; !again; await sleep(250)) {
+            try { again = await EventLog.open(ctx); } catch (e) { if (Date.now() > deadline) throw e; }
+          }
           const after = await Promise.all(mine.map((j) => jobs.get(j.id)));
           ctx.record('the jobs after the restart', after.map((j, i) => (j ? { id: j.id.slice(0, 8), status: j.status } : { id: mine[i].id.slice(0, 8), status: 'gone' })));
           const lost = mine.filter((_, i) => !after[i]);
           ctx.expect(lost.length === 0, 'every job submitted before the restart is still there', `${lost.length} of ${mine.length} gone after the queue-manager restarted (kept in its memory, or cleared when it starts?)`);
           ctx.record('the /ws socket opened before the restart', before.closedWith === undefined ? 'still open' : `closed by the server (code ${before.closedWith})`);
-          // A client that reconnects (the dashboard, a workspace) is upgraded again and hears the jobs move.
-          for (const deadline = Date.now() + 10_000; !again; await sleep(250)) {
-            try { again = await EventLog.open(ctx); } catch (e) { if (Date.now() > deadline) throw e; }
-          }
           const waiting = mine.filter((_, i) => after[i]?.status === 'pending');
           if (!waiting.length) ctx.skip(`none of the ${mine.length} jobs was still waiting after the restart (the workers had taken them all): nothing shows the queue is served again`);
           const stuck = await servedAgain(jobs, waiting);
