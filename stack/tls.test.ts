@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import forge from 'node-forge';
 import { afterAll, describe, expect, it } from 'vitest';
-import { makeCa, makeServerCert, writeTls } from './tls.ts';
+import { makeCa, makeServerCert, rsaPrivateKey, writeTls } from './tls.ts';
 
 const DAY = 86_400_000;
 const domain = 'comfy.ahelme.net';
@@ -45,6 +45,19 @@ describe('makeCa', () => {
     expect(k.asymmetricKeyType).toBe('rsa');
     expect(k.asymmetricKeyDetails?.modulusLength).toBe(2048);
     expect(x.checkPrivateKey(k)).toBe(true);
+  });
+});
+
+describe('keys made ahead (off the event loop, as a stack makes them while Docker works)', () => {
+  it('are the keys the CA and the server certificate carry', async () => {
+    const [caKey, serverKey] = await Promise.all([rsaPrivateKey(), rsaPrivateKey()]);
+    const ca2 = makeCa({ key: caKey });
+    const leaf = makeServerCert(ca2, { commonName: domain, altNames: [domain], notBefore: new Date(now - DAY), notAfter: new Date(now + DAY), key: serverKey });
+    expect(new X509Certificate(ca2.certPem).checkPrivateKey(caKey)).toBe(true);
+    expect(new X509Certificate(leaf.certPem).checkPrivateKey(serverKey)).toBe(true);
+    expect(createPrivateKey(leaf.keyPem).export({ type: 'pkcs8', format: 'pem' })).toBe(serverKey.export({ type: 'pkcs8', format: 'pem' }));
+    expect(new X509Certificate(leaf.certPem).verify(new X509Certificate(ca2.certPem).publicKey)).toBe(true);
+    expect(serverKey.asymmetricKeyDetails?.modulusLength).toBe(2048);
   });
 });
 

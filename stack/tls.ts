@@ -2,7 +2,7 @@
 // dNSNames, serverAuth, 90-day life by default in the topology), written with the file names
 // of /etc/letsencrypt/live/DOMAIN/. RSA keys come from node's native generator (forge's pure
 // JS one takes seconds); forge builds and signs the certificates.
-import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPrivateKey, generateKeyPair, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -22,9 +22,15 @@ export interface ServerCert extends CertAndKey {
 
 const DAY = 86_400_000;
 
-/** A fresh RSA key pair: native generation, then forge objects for signing. */
-function rsaKey(bits: number): { forgeKey: forge.pki.rsa.PrivateKey; publicKey: forge.pki.rsa.PublicKey; pkcs8Pem: string } {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: 0x10001 });
+/** A fresh RSA private key made off the event loop (libuv's pool): a stack's two keys are made side
+ *  by side, and beside Docker's work, instead of holding its start for half a second each. */
+export function rsaPrivateKey(bits = 2048): Promise<KeyObject> {
+  return new Promise((resolve, reject) => generateKeyPair('rsa', { modulusLength: bits, publicExponent: 0x10001 }, (e, _pub, key) => (e ? reject(e) : resolve(key))));
+}
+
+/** An RSA key pair (given, or generated natively now) as forge objects for signing. */
+function rsaKey(bits: number, given?: KeyObject): { forgeKey: forge.pki.rsa.PrivateKey; publicKey: forge.pki.rsa.PublicKey; pkcs8Pem: string } {
+  const privateKey = given ?? generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: 0x10001 }).privateKey;
   const pkcs1 = privateKey.export({ type: 'pkcs1', format: 'pem' }) as string;
   const forgeKey = forge.pki.privateKeyFromPem(pkcs1) as forge.pki.rsa.PrivateKey;
   return {
@@ -43,8 +49,8 @@ function randomSerial(): string {
 
 const sign = (cert: forge.pki.Certificate, key: forge.pki.rsa.PrivateKey) => cert.sign(key, forge.md.sha256.create());
 
-export function makeCa(o: { commonName?: string; days?: number } = {}): CertAndKey {
-  const key = rsaKey(2048);
+export function makeCa(o: { commonName?: string; days?: number; key?: KeyObject } = {}): CertAndKey {
+  const key = rsaKey(2048, o.key);
   const cert = forge.pki.createCertificate();
   cert.publicKey = key.publicKey;
   cert.serialNumber = randomSerial();
@@ -68,11 +74,11 @@ export function makeCa(o: { commonName?: string; days?: number } = {}): CertAndK
 
 export function makeServerCert(
   ca: CertAndKey,
-  o: { commonName: string; altNames: string[]; notBefore: Date; notAfter: Date; keyBits?: number },
+  o: { commonName: string; altNames: string[]; notBefore: Date; notAfter: Date; keyBits?: number; key?: KeyObject },
 ): ServerCert {
   const caCert = forge.pki.certificateFromPem(ca.certPem);
   const caKey = forge.pki.privateKeyFromPem(createPrivateKey(ca.keyPem).export({ type: 'pkcs1', format: 'pem' }) as string) as forge.pki.rsa.PrivateKey;
-  const key = rsaKey(o.keyBits ?? 2048);
+  const key = rsaKey(o.keyBits ?? 2048, o.key);
   const cert = forge.pki.createCertificate();
   cert.publicKey = key.publicKey;
   cert.serialNumber = randomSerial();
