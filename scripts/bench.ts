@@ -19,6 +19,8 @@ import { REPORTS_DIR } from './lib/report.ts';
 import { main, step, dim, bold } from './lib/ui.ts';
 
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
+/** `npm run bench -- --bring-up`: the bring-up part alone (a minute, not twenty), for a change to it. */
+const BRING_UP_ONLY = process.argv.includes('--bring-up');
 const MODES: NginxMode[] = ['host', 'container'];
 const SOCKET = process.env.DOCKER_HOST?.startsWith('unix://') ? process.env.DOCKER_HOST.slice(7) : '/var/run/docker.sock';
 
@@ -131,6 +133,7 @@ void main(async () => {
     console.log(`${bold(mode.padEnd(10))} ${count[mode]} containers: median ${sec(median(rs.map((r) => r.ms)))} (${rs.map((r) => sec(r.ms)).join(', ')}); ` +
       `memory ${rs[0].peak !== undefined ? `peak ${mib(peak)} (sum of each container's peak), ` : ''}${mib(median(rs.map((r) => r.now)))} in use once up [${rs[0].source}]`);
   }
+  if (BRING_UP_ONLY) return console.log(`\nbring-up ratio host ${ratio.host.toFixed(2)} container ${ratio.container.toFixed(2)}`);
   const verify = await timedCommand(['verify', '--mode', 'both']);
   const faults = await timedCommand(['faults', '--mode', 'both']);
   const cat = JSON.parse(readFileSync(join(REPORTS_DIR, 'faults.json'), 'utf8')) as { total: number; batches: number };
