@@ -2,7 +2,7 @@
 // stopped answering and what ran just before; checks touching it fail at once as blocked by it;
 // checks that touch only others are untouched; on a stack that can restart it, the blocked ones run again.
 import { describe, it, expect } from 'vitest';
-import { serviceOf, Watcher } from './watch.ts';
+import { PageGuard, serviceOf, Watcher } from './watch.ts';
 import { defineCheck, runChecks, type CheckResult } from './check.ts';
 import type { Target, HttpResult } from './target.ts';
 
@@ -147,4 +147,18 @@ describe('the watcher', () => {
     expect(r).toMatchObject({ status: 'fail', blockedBy: { service: 'queue-manager' } });
     expect(Date.now() - failedAt, 'its verdict came without waiting out the dark service\'s probes').toBeLessThan(500);
   }, 20_000);
+  it('a page\'s request after its check is over watches nothing (the check cannot be blocked any more)', async () => {
+    const { t, frozen } = fakeTarget();
+    const w = new Watcher(t, { intervalMs: 40, probeTimeoutMs: 200 });
+    await w.start();
+    const guard = new PageGuard(w);
+    guard.release();
+    guard.watch('queue-manager'); // a late request of a page still closing
+    frozen.add('queue-manager');
+    for (const deadline = Date.now() + 3_000; !w.dark('queue-manager') && Date.now() < deadline;) await sleep(20);
+    const outcome = await Promise.race([guard.blocked.then(() => 'resolved', () => 'blocked'), sleep(200).then(() => 'untouched')]);
+    w.stop();
+    expect(w.dark('queue-manager'), 'the queue-manager went dark').toBeDefined();
+    expect(outcome).toBe('untouched');
+  });
 });

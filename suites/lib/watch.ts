@@ -241,12 +241,14 @@ export class PageGuard {
   private fail!: (e: BlockedError) => void;
   private readonly watched = new Set<string>();
   private readonly cancels: (() => void)[] = [];
+  private released = false;
   constructor(private readonly w: Watcher) {
     this.blocked = new Promise<never>((_, reject) => { this.fail = reject; });
     this.blocked.catch(() => {}); // only the race that awaits it may surface it
   }
   watch(service: string): void {
-    if (this.watched.has(service)) return;
+    // A page's last requests can come after its check is over: nothing to stop any more.
+    if (this.released || this.watched.has(service)) return;
     this.watched.add(service);
     const { dark, cancel } = this.w.whenDark(service);
     this.cancels.push(cancel);
@@ -254,6 +256,7 @@ export class PageGuard {
   }
   /** The check is over: stop listening. */
   release(): void {
+    this.released = true;
     for (const c of this.cancels.splice(0)) c();
   }
 }
