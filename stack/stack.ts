@@ -43,7 +43,7 @@ export class Stack {
    *  nginx refuses), not the harness's: the rest of the stack comes up without them. */
   static async start(t: Topology, progress: Progress = () => {}, o: { optional?: string[] } = {}): Promise<Stack> {
     // The CA's and the server's keys are made off the event loop while Docker clears and creates: made
-    // in line, they held every start for about a second (measured: 0.55-0.85 s before the networks).
+    // in line, they held every start for 0.55-0.85 s (measured) before the networks were used.
     const keys = Promise.all([rsaPrivateKey(), rsaPrivateKey()]);
     keys.catch(() => {}); // awaited below; a failure before that must not go unhandled
     await removeByLabel({ stale: true });

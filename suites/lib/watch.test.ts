@@ -108,6 +108,7 @@ describe('the watcher', () => {
     expect(byId['health.admin-ok']).toMatchObject({ status: 'pass' });
     expect(byId['health.admin-ok'].rerun).toBeUndefined();
   }, 20_000);
+
   it('a browser page asking a dark service blocks its check at once, not at the page\'s own timeout', async () => {
     const { t, frozen } = fakeTarget();
     const w = new Watcher(t, { intervalMs: 40, probeTimeoutMs: 200 });
@@ -147,6 +148,7 @@ describe('the watcher', () => {
     expect(r).toMatchObject({ status: 'fail', blockedBy: { service: 'queue-manager' } });
     expect(Date.now() - failedAt, 'its verdict came without waiting out the dark service\'s probes').toBeLessThan(500);
   }, 20_000);
+
   it('a page\'s request after its check is over watches nothing (the check cannot be blocked any more)', async () => {
     const { t, frozen } = fakeTarget();
     const w = new Watcher(t, { intervalMs: 40, probeTimeoutMs: 200 });
