@@ -184,9 +184,12 @@ export const resilienceChecks = [
       return withBrowser(ctx, async (b) => {
         // The operator's dashboard is open through it all (a /ws client of the queue-manager's).
         const page = await (await newContext(b, { httpCredentials: { username, password: password! } })).newPage();
-        await page.goto(`${origin(ctx.target)}/admin`, { waitUntil: 'load', timeout: 15_000 });
+        const r = await page.goto(`${origin(ctx.target)}/admin`, { waitUntil: 'load', timeout: 15_000 });
+        const title = await page.title();
+        ctx.expect(r?.status() === 200 && title === 'ComfyUI Admin Dashboard', 'the dashboard page opens before the restart (title "ComfyUI Admin Dashboard")', `/admin → HTTP ${r?.status()}, "${title}"`);
         const live = await textsUntil(page, '#refresh-indicator', (t) => t.includes('● Live'), 8_000);
-        ctx.expect(live.at(-1)?.includes('● Live') ?? false, 'the open dashboard is "● Live" before the restart', live.at(-1));
+        ctx.record('the dashboard\'s indicator before the restart', live);
+        ctx.expect(live.at(-1)?.includes('● Live') ?? false, 'the open dashboard is "● Live" before the restart', `"${live.at(-1) ?? ''}"`);
         const done = await restartWithJobs();
         // Back on its own: no reload, the page's own reconnect.
         const back = await textsUntil(page, '#refresh-indicator', (t) => t.includes('● Live'), DASHBOARD_BACK_MS);

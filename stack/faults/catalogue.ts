@@ -172,6 +172,9 @@ export const FAULTS: Fault[] = [
     id: 'nginx-resolves-names-once', modes: ['container'],
     description: 'nginx resolves the containers\' names only when it starts (`proxy_pass http://user020:8188/`, as most hand-written configs and the platform\'s own nginx.conf do): a container recreated mid-workshop comes back at another address, and nginx keeps sending its participant to the old one, or to whichever container took it',
     expect: ['resilience.recreated-containers'],
+    // Once the admin was recreated, /admin stays a 502: the later check that watches the dashboard
+    // through a queue-manager restart cannot open it.
+    collateral: ['resilience.queue-manager-restart'],
     message: /old ones/,
     apply: (t) => { const c = clone(t); c.nginx.resolveAtStart = true; c.faults.push('nginx-resolves-names-once'); return c; },
   }),
