@@ -36,6 +36,8 @@ export interface FaultRecord {
   standIn?: string;
   /** the faults applied together with this one (none: it ran alone) */
   batch: string[];
+  /** run alone because its batch did not hold: what the batch saw (a CI log's failure summary shows it) */
+  batchBroke?: string;
   durationMs: number;
 }
 
@@ -108,7 +110,8 @@ async function runAlone(
 ): Promise<FaultRecord[]> {
   progress(`• the batch ${batch.map((f) => f.id).join(', ')} ${why}: each fault again on its own`);
   const out: FaultRecord[] = [];
-  for (const f of batch) out.push(...await runBatch(stack, clean, [f], checks, target, progress));
+  const batchBroke = `with ${batch.map((f) => f.id).join(', ')}: ${why}`;
+  for (const f of batch) out.push(...(await runBatch(stack, clean, [f], checks, target, progress)).map((r) => ({ ...r, batchBroke })));
   return out;
 }
 
