@@ -13,16 +13,18 @@ import { runCatalogue, type CatalogueReport } from '../../suites/lib/fault-runne
 import { writeText, REPORTS_DIR } from '../lib/report.ts';
 import { redactDeep } from '../../stack/secrets.ts';
 
-const HELP = `comfy-verify faults [--mode host|container|both] [--fault ID,...] [--list]
+const HELP = `comfy-verify faults [--mode host|container|both] [--fault ID,...] [--alone] [--list]
   Proves every check can fail: applies each fault of the catalogue to the local stack
   (restarting only what it touches), runs the suites, and records which checks turned red.
   Faults that cannot see each other run together in batches (a batch that blurs is run again one
-  fault at a time). Writes reports/faults.json. Exit 1 when a fault is missed, a check fails on the
-  clean stack, or a fault turns a check red that it does not declare.`;
+  fault at a time). --alone runs every fault on its own: slower, and it shows a consequence a
+  fault does not declare that another fault's declared checks covered in its batch.
+  Writes reports/faults.json. Exit 1 when a fault is missed, a check fails on the clean stack,
+  or a fault turns a check red that it does not declare.`;
 
 async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: {
-    mode: { type: 'string' }, fault: { type: 'string' }, list: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, 'user-auth': { type: 'boolean' },
+    mode: { type: 'string' }, fault: { type: 'string' }, list: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, 'user-auth': { type: 'boolean' }, alone: { type: 'boolean' },
   } });
   if (values.help) return console.log(HELP), EXIT.ok;
   if (values.list) {
@@ -47,7 +49,7 @@ async function run(args: string[]): Promise<number> {
     // The participants' passwords as the stack has them now (a fault may give them all one).
     const target = localTarget(describeStack(stack), { faults: true, userCredentials: () => stack.topology.userAuth?.passwords });
     try {
-      const rep = await runCatalogue(stack, faults, ALL_CHECKS, target, (m) => console.log(m));
+      const rep = await runCatalogue(stack, faults, ALL_CHECKS, target, (m) => console.log(m), { alone: values.alone });
       records.push(...rep.faults);
       batches += rep.batches;
       falseAlarms.push(...rep.falseAlarms.map((r) => ({ ...r, mode })));

@@ -44,4 +44,17 @@ describe('the fault catalogue runner', () => {
     expect(b).toMatchObject({ caught: true, unrelated: [], batch: [] });
     for (const r of recs) expect(r.batchBroke).toMatch(/^with fault-a, fault-b: turned unrelated checks red together \(health\.c: health\.c holds; saw fault-a\+fault-b\)/);
   });
+
+  it('alone: each fault on its own, so a consequence a batch would cover shows as unrelated', async () => {
+    const stack = fakeStack();
+    // health.c red under fault-a, declared by fault-b: together it is allowed, alone it is fault-a's undeclared red.
+    const fb2 = { ...fb, collateral: ['health.c'] };
+    const checks = [check('health.a', (f) => f.includes('fault-a'), stack), check('health.b', (f) => f.includes('fault-b'), stack),
+      check('health.c', (f) => f.includes('fault-a'), stack)];
+    const batched = await new CatalogueRun(stack, clean, [fa, fb2], checks, target).all();
+    expect(batched.map((r) => r.unrelated)).toEqual([[], []]);
+    const alone = new CatalogueRun(stack, clean, [fa, fb2], checks, target, () => {}, { alone: true });
+    expect(alone.batches.map((b) => b.map((f) => f.id))).toEqual([['fault-a'], ['fault-b']]);
+    expect((await alone.all()).map((r) => r.unrelated)).toEqual([['health.c'], []]);
+  });
 });

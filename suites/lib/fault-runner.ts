@@ -101,7 +101,7 @@ async function runBatch(
       : `missed ${records.filter((r) => !r.caught).map((r) => `${r.id} (${r.expected.filter((id) => !failed.includes(id)).join(', ') || `message: ${messages[r.expected[0]]}`})`).join(', ')} together`;
     return runAlone(stack, clean, batch, checks, target, progress, why);
   }
-  for (const r of records) progress(`${r.caught ? '✔ caught' : '✖ MISSED'} ${r.id} (${clean.mode}): ${r.failed.length ? r.failed.join(', ') : 'no check failed'}${batch.length > 1 ? ` [batch of ${batch.length}]` : ''}`);
+  for (const r of records) progress(`${r.caught ? '✔ caught' : '✖ MISSED'} ${r.id} (${clean.mode}): ${r.failed.length ? r.failed.join(', ') : 'no check failed'}${batch.length > 1 ? ` [batch of ${batch.length}]` : ''}${r.unrelated.length ? `; ⚠ not its own: ${r.unrelated.join(', ')}` : ''}`);
   return records;
 }
 
@@ -125,8 +125,12 @@ export class CatalogueRun {
   constructor(
     private readonly stack: Stack, private readonly clean: Topology, faults: Fault[], private readonly checks: Check[],
     private readonly target: Target, private readonly progress: (m: string) => void = () => {},
+    o: { alone?: boolean } = {},
   ) {
-    this.batches = planBatches(clean, faults.filter((f) => f.modes.includes(clean.mode)), { slow: checks.filter((c) => c.slow).map((c) => c.id) });
+    const mine = faults.filter((f) => f.modes.includes(clean.mode));
+    // Alone: each fault on its own, so a consequence another fault's declared checks would cover in a
+    // batch shows as unrelated (slower; what `npm run faults -- --alone` is for).
+    this.batches = o.alone ? mine.map((f) => [f]) : planBatches(clean, mine, { slow: checks.filter((c) => c.slow).map((c) => c.id) });
   }
 
   record(id: string): Promise<FaultRecord> {
@@ -155,14 +159,14 @@ export interface CatalogueReport {
 }
 
 export async function runCatalogue(
-  stack: Stack, faults: Fault[], checks: Check[], target: Target, progress: (m: string) => void = () => {},
+  stack: Stack, faults: Fault[], checks: Check[], target: Target, progress: (m: string) => void = () => {}, o: { alone?: boolean } = {},
 ): Promise<CatalogueReport> {
   const t0 = Date.now();
   const clean = stack.topology;
   const baseline = await runChecks(checks.filter((c) => !c.slow), target, { artifactsDir: FAULT_ARTIFACTS });
   const falseAlarms = baseline.filter((r) => r.status === 'fail');
   for (const f of falseAlarms) progress(`✖ false alarm on the clean stack: ${f.id}: ${f.message}`);
-  const run = new CatalogueRun(stack, clean, faults, checks, target, progress);
+  const run = new CatalogueRun(stack, clean, faults, checks, target, progress, o);
   const records = await run.all();
   await stack.apply(clean);
   return { faults: records, falseAlarms, caught: records.filter((r) => r.caught).length, total: records.length, batches: run.batches.length, durationMs: Date.now() - t0 };
