@@ -92,8 +92,17 @@ export const jobsChecks = [
       const user = ctx.target.users.at(-1)!;
       return withJobs(ctx, 'lifecycle', (jobs) => withEvents(ctx, async (events) => {
         const job = await jobs.submit({ user_id: user });
-        ctx.expect(job.status === 'pending', 'a new job is pending', job.status);
-        ctx.expect(Number.isInteger(job.position_in_queue) && job.position_in_queue! >= 0, 'a pending job reports its position_in_queue (0-based)', job.position_in_queue);
+        if (job.position_in_queue === null && ['pending', 'running'].includes(job.status)) {
+          // A worker polling at that moment can take the job between the queue-manager's write and its
+          // rank lookup (two Redis calls, in the platform's FastAPI too): no position. Taken is fine;
+          // still waiting without one is not.
+          const now = await jobs.get(job.id);
+          ctx.record('the 201 response had no position_in_queue; the job a moment later', now && { status: now.status, position: now.position_in_queue, worker: now.worker_id });
+          ctx.expect(now?.status !== 'pending' || Number.isInteger(now.position_in_queue), 'a pending job reports its position_in_queue (0-based)', `${now?.status}: ${now?.position_in_queue}`);
+        } else {
+          ctx.expect(job.status === 'pending', 'a new job is pending', job.status);
+          ctx.expect(Number.isInteger(job.position_in_queue) && job.position_in_queue! >= 0, 'a pending job reports its position_in_queue (0-based)', job.position_in_queue);
+        }
         const { job: last, seen } = await jobs.follow(job.id, (j) => FINISHED.includes(j.status), WAIT_MS);
         ctx.record('states seen (polled)', seen.map((j) => ({ status: j.status, position: j.position_in_queue, worker: j.worker_id })));
         ctx.expect(!!last, `job ${job.id} still exists`, 'GET → 404');
