@@ -36,6 +36,11 @@ describe.each(['host', 'container'] as const)('fault batches (%s mode)', (mode) 
     }
   });
 
+  it('run lightest first: the batches that recreate the most services come last, back to back', () => {
+    const weights = batches.map((b) => new Set(b.flatMap((f) => [...footprint(t, f).services.keys()])).size);
+    expect(weights, batches.map((b) => b.map((f) => f.id).join(',')).join(' | ')).toEqual([...weights].sort((a, b) => a - b));
+  });
+
   it('apply together to what each applies alone', () => {
     for (const b of batches) {
       const together = composeFaults(t, b);

@@ -45,6 +45,20 @@ describe('the fault catalogue runner', () => {
     for (const r of recs) expect(r.batchBroke).toMatch(/^with fault-a, fault-b: turned unrelated checks red together \(health\.c: health\.c holds; saw fault-a\+fault-b\)/);
   });
 
+  it('batches run in their planned order (lightest first), whichever fault\'s test asks first', async () => {
+    const stack = fakeStack();
+    // fault-d changes every workspace, and the admin as fault-a does: a batch of its own, planned last.
+    const fd = defineFault({ id: 'fault-d', modes: ['container'], description: 'd', expect: ['health.d'], message: /holds/,
+      apply: (t) => ({ ...t, faults: [...t.faults, 'fault-d'], services: t.services.map((x) => (x.kind === 'frontend' || x.name === 'admin' ? { ...x, env: { ...x.env, A: '2' } } : x)) }) });
+    const checks = [check('health.a', (f) => f.includes('fault-a'), stack), check('health.d', (f) => f.includes('fault-d'), stack)];
+    const run = new CatalogueRun(stack, clean, [fd, fa], checks, target);
+    expect(run.batches.map((b) => b.map((f) => f.id))).toEqual([['fault-a'], ['fault-d']]);
+    const d = await run.record('fault-d');
+    expect(stack.applied).toEqual([['fault-a'], ['fault-d']]);
+    expect((await run.record('fault-a')).caught && d.caught).toBe(true);
+    expect(stack.applied).toHaveLength(2);
+  });
+
   it('alone: each fault on its own, so a consequence a batch would cover shows as unrelated', async () => {
     const stack = fakeStack();
     // health.c red under fault-a, declared by fault-b: together it is allowed, alone it is fault-a's undeclared red.
