@@ -16,7 +16,11 @@ const FAILURE_RATE = Number(env('WORKER_FAILURE_RATE', '0'));
 const OUTPUT_USER = env('WORKER_OUTPUT_USER', 'own');
 const COMPLETES = env('WORKER_COMPLETES', 'true') !== 'false';
 const OUTPUT_DIR = env('OUTPUT_DIR', '/outputs');
-const POLL_MS = 2000;
+// Idle polling: a job submitted to an idle queue waits up to this long for a worker. The checks cope
+// with any interval (they follow jobs until a deadline); a short one keeps the suites' waits short.
+const POLL_MS = 500;
+/** Between retries of a report: long enough to outlast a queue-manager restart (about 2 s). */
+const RETRY_MS = 2000;
 // The contract's user_id rule; anything else must never become a path segment.
 const SAFE_USER = /^[A-Za-z0-9_-]{1,100}$/;
 
@@ -49,7 +53,7 @@ async function report(route: 'complete-job' | 'fail-job', jobId: string, body: u
     } catch (e) {
       problem(`${route} ${jobId}: ${(e as Error).message}`);
     }
-    await sleep(POLL_MS);
+    await sleep(RETRY_MS);
   }
   return false;
 }
