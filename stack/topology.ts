@@ -337,6 +337,9 @@ export function describeTopology(o: TopologyOptions): Topology {
       { source: `${runDir}/ssh`, target: '/etc/ssh/cv', readonly: true },
       { source: tlsDir, target: certDir, readonly: true },
       { source: data('outputs'), target: CONTRACT.hostOutputsDir, readonly: true },
+      // Also where `docker inspect` says the containers' outputs are, as on a real host (the checks'
+      // own files go there in one command, not a `docker exec` per container).
+      { source: data('outputs'), target: data('outputs') },
       { source: '/var/run/docker.sock', target: '/var/run/docker.sock' },
       { source: o.dockerCli ?? findDockerCli(), target: '/usr/local/bin/docker', readonly: true },
       ...htpasswdMount,

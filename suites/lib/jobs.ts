@@ -5,7 +5,7 @@ import type WebSocket from 'ws';
 import type { CheckContext } from './check.ts';
 import { http, json, each } from './http.ts';
 import { tagMetadata } from './writes.ts';
-import { outputDirs } from './identity.ts';
+import { outputMounts, removeFromOutputs } from './identity.ts';
 
 export type JobStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
 export interface Job {
@@ -160,12 +160,12 @@ export function outputFiles(result: unknown): OutputFile[] {
 }
 
 /** Removes a job's output files from every user's output directory (where the contract mounts
- *  them; also where a wrong worker put them). Names go to find as arguments, never through a shell. */
+ *  them; also where a wrong worker put them). */
 export async function removeOutputs(ctx: CheckContext, files: OutputFile[]): Promise<void> {
   const host = ctx.target.host;
   if (!host) return;
-  const dirs = await outputDirs(host, ctx.target.users);
-  for (const f of files) await each(ctx.target.users.filter((u) => dirs.get(u)), (u) => host.serviceExec(u, ['find', dirs.get(u)!, '-name', f.filename, '-delete']));
+  const mounts = await outputMounts(host, ctx.target.users);
+  for (const f of files) await removeFromOutputs(host, mounts, ctx.target.users, f.filename);
 }
 
 export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
