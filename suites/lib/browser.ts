@@ -3,7 +3,10 @@
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright';
-import type { CheckContext } from './check.ts';
+
+/** What a check gets to open pages with: contexts of a browser it shares with the run's other checks. */
+export type Pages = Pick<Browser, 'newContext' | 'newPage'>;
+import { runGoingOn, whenRunsEnd, type CheckContext } from './check.ts';
 import { basicHeader, type Target } from './target.ts';
 import { REPORTS_DIR } from '../../stack/images.ts';
 
@@ -30,35 +33,60 @@ export function workspaceAuth(target: Target, user: string): Record<string, stri
   return pass === undefined ? {} : { authorization: basicHeader(user, pass) };
 }
 
-export function newContext(b: Browser, o: { httpCredentials?: { username: string; password: string } } = {}): Promise<BrowserContext> {
+export function newContext(b: Pages, o: { httpCredentials?: { username: string; password: string } } = {}): Promise<BrowserContext> {
   return b.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 }, ...o });
 }
 
-/** Runs body with a fresh browser, closed afterwards whatever happens. */
-export async function withBrowser<T>(ctx: CheckContext, body: (b: Browser) => Promise<T>): Promise<T> {
+/** One Chromium for a run of checks (launching one costs 0.6 CPU-second on these machines), closed
+ *  when the run ends; each check opens its own contexts in it, so nothing but the process is shared. */
+const shared = new Map<string, Promise<Browser>>();
+function sharedBrowser(t: Target): Promise<Browser> {
+  const key = JSON.stringify(resolverArgs(t));
+  let b = shared.get(key);
+  if (b) return b;
+  const launched = launch(t);
+  b = launched;
+  shared.set(key, launched);
+  const forget = () => { if (shared.get(key) === launched) shared.delete(key); };
+  launched.then((x) => x.on('disconnected', forget), forget); // crashed: the next check launches another
+  whenRunsEnd(async () => { forget(); await (await launched).close(); });
+  return launched;
+}
+
+/** Runs body with pages of a browser (the run's, or its own outside a run), and closes every context
+ *  it opened whatever happens. */
+export async function withBrowser<T>(ctx: CheckContext, body: (b: Pages) => Promise<T>): Promise<T> {
+  const own = !runGoingOn();
   let b: Browser;
   try {
-    b = await launch(ctx.target);
+    b = await (own ? launch(ctx.target) : sharedBrowser(ctx.target));
+    if (!b.isConnected()) b = await sharedBrowser(ctx.target);
   } catch (e) {
     return ctx.fail(`Chromium did not start (${CHROMIUM_PATH}): ${(e as Error).message.split('\n')[0]}`);
   }
-  // A check given up on (its timeout, or blocked by a dark service) closes its browser: pages left
-  // waiting would go on loading the machine under the checks after it.
-  const giveUp = () => void b.close().catch(() => {});
-  ctx.signal.addEventListener('abort', giveUp, { once: true });
-  // Every page's requests count as what the check touched (root causes: a page waiting on a dead
-  // service is blocked by it).
-  const newContext = b.newContext.bind(b);
-  b.newContext = async (opts) => {
-    const c = await newContext(opts);
-    if (ctx.target.touch) c.on('request', (r) => { try { ctx.target.touch!(r.url()); } catch { /* not a URL of the target */ } });
-    return c;
+  const contexts: BrowserContext[] = [];
+  const closeAll = () => Promise.all(contexts.map((c) => c.close().catch(() => {})));
+  const pages: Pages = {
+    newContext: async (opts) => {
+      const c = await b.newContext(opts);
+      contexts.push(c);
+      // Every page's requests count as what the check touched (root causes: a page waiting on a dead
+      // service is blocked by it).
+      if (ctx.target.touch) c.on('request', (r) => { try { ctx.target.touch!(r.url()); } catch { /* not a URL of the target */ } });
+      return c;
+    },
+    newPage: async (opts) => (await pages.newContext(opts)).newPage(),
   };
+  // A check given up on (its timeout, or blocked by a dark service) closes its pages: pages left
+  // waiting would go on loading the machine under the checks after it.
+  const giveUp = () => void closeAll();
+  ctx.signal.addEventListener('abort', giveUp, { once: true });
   try {
-    return await body(b);
+    return await body(pages);
   } finally {
     ctx.signal.removeEventListener('abort', giveUp);
-    await b.close().catch(() => {});
+    await closeAll();
+    if (own) await b.close().catch(() => {});
   }
 }
 
@@ -85,15 +113,17 @@ export async function handshakes(page: Page): Promise<Map<string, number>> {
   return seen;
 }
 
-/** Where screenshots go: the run's artifacts dir when the runner gives one, else reports/screenshots. */
-export function screenshotsDir(ctx: CheckContext): string {
+/** Where screenshots go: the run's artifacts dir when the runner gives one, else reports/screenshots;
+ *  undefined when no report keeps them (fault runs): then none are taken (3 CPU-seconds a run). */
+export function screenshotsDir(ctx: CheckContext): string | undefined {
+  if (ctx.artifactsDir === null) return undefined;
   const dir = ctx.artifactsDir ? join(ctx.artifactsDir, 'screenshots') : join(REPORTS_DIR, 'screenshots');
   mkdirSync(dir, { recursive: true });
   return dir;
 }
 
 /** One picture of many: the images in a grid with captions, rendered by the browser itself. */
-export async function contactSheet(b: Browser, images: { caption: string; file: string }[], out: string): Promise<void> {
+export async function contactSheet(b: Pages, images: { caption: string; file: string }[], out: string): Promise<void> {
   const cells = images.map((i) => `<figure><img src="data:image/png;base64,${readFileSync(i.file).toString('base64')}"><figcaption>${i.caption.replace(/[<&]/g, '')}</figcaption></figure>`).join('');
   const html = `<!DOCTYPE html><html><head><style>
     body { margin: 0; padding: 12px; background: #111; font: 13px system-ui, sans-serif; color: #ddd; display: grid; grid-template-columns: repeat(5, 320px); gap: 10px; }

@@ -63,8 +63,9 @@ export class CheckOutcome extends Error {
 export class CheckContext {
   readonly evidence: EvidenceItem[] = [];
   private warnings: string[] = [];
-  /** where checks may leave files for the reports (screenshots); unset: the check decides */
-  artifactsDir?: string;
+  /** where checks may leave files for the reports (screenshots); unset: the check decides; null: no
+   *  report keeps them (fault runs), so none are taken */
+  artifactsDir?: string | null;
   constructor(readonly target: Target, readonly signal: AbortSignal) {}
 
   record(label: string, seen?: unknown, sent?: unknown): void {
@@ -104,7 +105,7 @@ export function defineCheck(c: Check): Check {
   return c;
 }
 
-export async function runCheck(check: Check, target: Target, o: { artifactsDir?: string; watcher?: Watcher } = {}): Promise<CheckResult> {
+export async function runCheck(check: Check, target: Target, o: { artifactsDir?: string | null; watcher?: Watcher } = {}): Promise<CheckResult> {
   const started = Date.now();
   const missing = (check.needs ?? []).filter((n) => !target.capabilities.has(n));
   const base = { id: check.id, suite: check.suite, title: check.title, target: target.name, startedAt: new Date(started).toISOString() };
@@ -177,7 +178,18 @@ export async function runCheck(check: Check, target: Target, o: { artifactsDir?:
  *  no job event still inside the quiet window (only the quiet check's waiting socket beside them),
  *  the others at the end. */
 export async function runChecks(
-  checks: Check[], target: Target, o: { concurrency?: number; onResult?: (r: CheckResult) => void; artifactsDir?: string; watcher?: Watcher } = {},
+  checks: Check[], target: Target, o: { concurrency?: number; onResult?: (r: CheckResult) => void; artifactsDir?: string | null; watcher?: Watcher } = {},
+): Promise<CheckResult[]> {
+  runsOpen++;
+  try {
+    return await runPhases(checks, target, o);
+  } finally {
+    if (--runsOpen === 0) for (const fn of [...atRunsEnd]) { atRunsEnd.delete(fn); await fn().catch(() => {}); }
+  }
+}
+
+async function runPhases(
+  checks: Check[], target: Target, o: { concurrency?: number; onResult?: (r: CheckResult) => void; artifactsDir?: string | null; watcher?: Watcher },
 ): Promise<CheckResult[]> {
   const quiet = checks.some((c) => c.quiet && !c.exclusive);
   const phases = quiet
@@ -202,6 +214,14 @@ export async function runChecks(
   return checks.map((c) => results.get(c.id)!);
 }
 
+/** Runs of checks going on in this process: what checks share (one Chromium) lives as long as they,
+ *  and is let go when the last one ends. */
+let runsOpen = 0;
+const atRunsEnd = new Set<() => Promise<void>>();
+export const runGoingOn = () => runsOpen > 0;
+/** fn runs once, when no run of checks goes on any more. */
+export function whenRunsEnd(fn: () => Promise<void>): void { atRunsEnd.add(fn); }
+
 /** Checks side by side by default (first runs and reruns alike). */
 const CONCURRENCY = 6;
 
@@ -216,7 +236,7 @@ async function pool<T>(items: T[], n: number, fn: (x: T) => Promise<void>): Prom
  *  restarted and the checks it blocked run once more. A service that dies again is a new outage
  *  (with its own trigger), and what it blocks stays blocked. */
 async function rerunBlocked(checks: Check[], target: Target, watcher: Watcher, results: Map<string, CheckResult>,
-  o: { onResult?: (r: CheckResult) => void; artifactsDir?: string }): Promise<void> {
+  o: { onResult?: (r: CheckResult) => void; artifactsDir?: string | null }): Promise<void> {
   for (const outage of [...watcher.outages()]) {
     const blocked = checks.filter((c) => outage.blocked.includes(c.id));
     if (!blocked.length) continue;

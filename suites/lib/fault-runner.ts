@@ -3,8 +3,6 @@
 // applied together, the checks run once, each fault judged by its own expected checks, and nothing
 // outside the batch's expected and collateral checks allowed to turn red. A batch that does not
 // hold (a miss or an unrelated red) is run again one fault at a time, and those runs decide.
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Stack } from '../../stack/stack.ts';
 import type { Fault } from '../../stack/faults/fault.ts';
 import { composeFaults, planBatches } from '../../stack/faults/batches.ts';
@@ -13,8 +11,8 @@ import { runChecks, type Check, type CheckResult } from './check.ts';
 import type { Target } from './target.ts';
 import { Watcher, blockedText, type Outage } from './watch.ts';
 
-/** Screenshots taken under faults are not what participants see: they stay out of reports/. */
-const FAULT_ARTIFACTS = join(tmpdir(), 'comfy-verify-fault-artifacts');
+/** Screenshots under faults are not what participants see, and no report keeps them: none are taken. */
+const NO_ARTIFACTS = null;
 
 export interface FaultRecord {
   id: string;
@@ -69,7 +67,7 @@ async function runBatch(
   const watcher = batch.some((f) => f.rootCause) ? new Watcher(target) : undefined;
   await watcher?.start();
   const tApplied = Date.now();
-  const results = await runChecks(run, target, { concurrency: 10, artifactsDir: FAULT_ARTIFACTS, watcher }).finally(() => watcher?.stop());
+  const results = await runChecks(run, target, { concurrency: 10, artifactsDir: NO_ARTIFACTS, watcher }).finally(() => watcher?.stop());
   // Where a batch's time goes (CI logs and `npm run faults` show it): the apply, the checks, the slowest.
   const slowest = [...results].sort((a, b) => b.durationMs - a.durationMs).slice(0, 3).map((r) => `${r.id} ${(r.durationMs / 1000).toFixed(0)} s`);
   progress(`  batch of ${batch.length}: apply ${((tApplied - t0) / 1000).toFixed(0)} s (${restarted.length} restarted), checks ${((Date.now() - tApplied) / 1000).toFixed(0)} s (slowest: ${slowest.join(', ')})`);
@@ -170,7 +168,7 @@ export async function runCatalogue(
 ): Promise<CatalogueReport> {
   const t0 = Date.now();
   const clean = stack.topology;
-  const baseline = await runChecks(checks.filter((c) => !c.slow), target, { artifactsDir: FAULT_ARTIFACTS });
+  const baseline = await runChecks(checks.filter((c) => !c.slow), target, { artifactsDir: NO_ARTIFACTS });
   const falseAlarms = baseline.filter((r) => r.status === 'fail');
   for (const f of falseAlarms) progress(`✖ false alarm on the clean stack: ${f.id}: ${f.message}`);
   const run = new CatalogueRun(stack, clean, faults, checks, target, progress, o);
