@@ -50,7 +50,7 @@ describe('Chromium for the checks', () => {
     expect(contextsLeft).toBe(1);
   }, 60_000);
 
-  it('no screenshots where no report keeps them (fault runs); the run's directory, else reports/', () => {
+  it('no screenshots where no report keeps them (fault runs); else the run\'s directory', () => {
     const ctx = new CheckContext(target, new AbortController().signal);
     ctx.artifactsDir = null;
     expect(screenshotsDir(ctx)).toBeUndefined();
