@@ -103,14 +103,24 @@ export const jobsChecks = [
           ctx.expect(job.status === 'pending', 'a new job is pending', job.status);
           ctx.expect(Number.isInteger(job.position_in_queue) && job.position_in_queue! >= 0, 'a pending job reports its position_in_queue (0-based)', job.position_in_queue);
         }
-        const { job: last, seen } = await jobs.follow(job.id, (j) => FINISHED.includes(j.status), WAIT_MS);
+        // Pending without a position at two polls in a row is a queue that does not say it. At one poll,
+        // then taken, it is the same race as above (a worker popped it before the job was rewritten as
+        // running); the polls are 150 ms apart, that window a few milliseconds.
+        const unplaced = (j: Job) => j.status === 'pending' && j.position_in_queue === null;
+        let prev: Job = job; // the 201's (judged above)
+        const lasting: Job[] = [];
+        const { job: last, seen } = await jobs.follow(job.id, (j) => {
+          if (unplaced(j) && unplaced(prev)) lasting.push(j);
+          prev = j;
+          return FINISHED.includes(j.status);
+        }, WAIT_MS);
         ctx.record('states seen (polled)', seen.map((j) => ({ status: j.status, position: j.position_in_queue, worker: j.worker_id })));
         ctx.expect(!!last, `job ${job.id} still exists`, 'GET → 404');
         ctx.expect(last!.status === 'completed', `the job completes within ${WAIT_MS / 1000} s`,
           last!.status === 'pending' ? 'still pending: no worker took it' : last!.status === 'running' ? `still running on ${last!.worker_id}: the worker never reported`
             : last!.status === 'failed' && /timeout/i.test(last!.error ?? '') ? `failed: ${last!.error} (${last!.worker_id ?? 'a worker'} took it and never reported within JOB_TIMEOUT)`
             : `${last!.status}${last!.error ? `: ${last!.error}` : ''}`);
-        const bad = seen.filter((j) => (j.status === 'pending') !== (j.position_in_queue !== null));
+        const bad = [...seen.filter((j) => j.status !== 'pending' && j.position_in_queue !== null), ...lasting.slice(0, 1)];
         ctx.expect(bad.length === 0, 'position_in_queue is a number while pending and null after', bad.map((j) => `${j.status}: ${j.position_in_queue}`));
         ctx.expect(!!last!.started_at && !!last!.completed_at && !!last!.worker_id, 'a completed job has started_at, completed_at and worker_id', last);
         // Events: created, running, completed (the last may trail the poll by a moment).
