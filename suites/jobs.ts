@@ -262,7 +262,7 @@ export const jobsChecks = [
       return withJobs(ctx, 'priority', async (jobs) => {
         // Each job for a user of its own with no history, so round_robin ranks them all alike and
         // only the priority tells them apart. A burst of more normal jobs than there are workers, and
-        // workers poll (every 2 s by the contract), so some are still waiting when the instructor
+        // workers poll now and then, so some are still waiting when the instructor
         // job arrives: the check makes its own precondition instead of hoping for it.
         const { total_workers: workers = 1 } = await jobs.queueStatus();
         const burst = Math.max(1, workers) + 3;

@@ -4,9 +4,9 @@ import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright';
 
-/** What a check gets to open pages with: contexts of a browser it shares with the run's other checks. */
+/** What a check opens pages with. */
 export type Pages = Pick<Browser, 'newContext' | 'newPage'>;
-import { runGoingOn, whenRunsEnd, type CheckContext } from './check.ts';
+import type { CheckContext } from './check.ts';
 import { basicHeader, type Target } from './target.ts';
 import { REPORTS_DIR } from '../../stack/images.ts';
 
@@ -37,56 +37,34 @@ export function newContext(b: Pages, o: { httpCredentials?: { username: string; 
   return b.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 }, ...o });
 }
 
-/** One Chromium for a run of checks (launching one costs 0.6 CPU-second on these machines), closed
- *  when the run ends; each check opens its own contexts in it, so nothing but the process is shared. */
-const shared = new Map<string, Promise<Browser>>();
-function sharedBrowser(t: Target): Promise<Browser> {
-  const key = JSON.stringify(resolverArgs(t));
-  let b = shared.get(key);
-  if (b) return b;
-  const launched = launch(t);
-  b = launched;
-  shared.set(key, launched);
-  const forget = () => { if (shared.get(key) === launched) shared.delete(key); };
-  launched.then((x) => x.on('disconnected', forget), forget); // crashed: the next check launches another
-  whenRunsEnd(async () => { forget(); await (await launched).close(); });
-  return launched;
-}
-
-/** Runs body with pages of a browser (the run's, or its own outside a run), and closes every context
- *  it opened whatever happens. */
+/** Runs body with a fresh browser, closed afterwards whatever happens. A browser per check, not one
+ *  per run: Chromium aborts what is in flight (ERR_NETWORK_CHANGED) when the host's interfaces
+ *  change, as they do each time Docker starts a container, and one launched at the check's start has
+ *  seen no change from before it (a shared one failed a page here, after a batch's restart). */
 export async function withBrowser<T>(ctx: CheckContext, body: (b: Pages) => Promise<T>): Promise<T> {
-  const own = !runGoingOn();
   let b: Browser;
   try {
-    b = await (own ? launch(ctx.target) : sharedBrowser(ctx.target));
-    if (!b.isConnected()) b = await sharedBrowser(ctx.target);
+    b = await launch(ctx.target);
   } catch (e) {
     return ctx.fail(`Chromium did not start (${CHROMIUM_PATH}): ${(e as Error).message.split('\n')[0]}`);
   }
-  const contexts: BrowserContext[] = [];
-  const closeAll = () => Promise.all(contexts.map((c) => c.close().catch(() => {})));
-  const pages: Pages = {
-    newContext: async (opts) => {
-      const c = await b.newContext(opts);
-      contexts.push(c);
-      // Every page's requests count as what the check touched (root causes: a page waiting on a dead
-      // service is blocked by it).
-      if (ctx.target.touch) c.on('request', (r) => { try { ctx.target.touch!(r.url()); } catch { /* not a URL of the target */ } });
-      return c;
-    },
-    newPage: async (opts) => (await pages.newContext(opts)).newPage(),
-  };
-  // A check given up on (its timeout, or blocked by a dark service) closes its pages: pages left
+  // A check given up on (its timeout, or blocked by a dark service) closes its browser: pages left
   // waiting would go on loading the machine under the checks after it.
-  const giveUp = () => void closeAll();
+  const giveUp = () => void b.close().catch(() => {});
   ctx.signal.addEventListener('abort', giveUp, { once: true });
+  // Every page's requests count as what the check touched (root causes: a page waiting on a dead
+  // service is blocked by it).
+  const newContext = b.newContext.bind(b);
+  b.newContext = async (opts) => {
+    const c = await newContext(opts);
+    if (ctx.target.touch) c.on('request', (r) => { try { ctx.target.touch!(r.url()); } catch { /* not a URL of the target */ } });
+    return c;
+  };
   try {
-    return await body(pages);
+    return await body(b);
   } finally {
     ctx.signal.removeEventListener('abort', giveUp);
-    await closeAll();
-    if (own) await b.close().catch(() => {});
+    await b.close().catch(() => {});
   }
 }
 

@@ -180,17 +180,6 @@ export async function runCheck(check: Check, target: Target, o: { artifactsDir?:
 export async function runChecks(
   checks: Check[], target: Target, o: { concurrency?: number; onResult?: (r: CheckResult) => void; artifactsDir?: string | null; watcher?: Watcher } = {},
 ): Promise<CheckResult[]> {
-  runsOpen++;
-  try {
-    return await runPhases(checks, target, o);
-  } finally {
-    if (--runsOpen === 0) for (const fn of [...atRunsEnd]) { atRunsEnd.delete(fn); await fn().catch(() => {}); }
-  }
-}
-
-async function runPhases(
-  checks: Check[], target: Target, o: { concurrency?: number; onResult?: (r: CheckResult) => void; artifactsDir?: string | null; watcher?: Watcher },
-): Promise<CheckResult[]> {
   const quiet = checks.some((c) => c.quiet && !c.exclusive);
   const phases = quiet
     ? [checks.filter((c) => !c.jobEvents), checks.filter((c) => c.jobEvents)]
@@ -213,14 +202,6 @@ async function runPhases(
   if (o.watcher && target.services && target.kind === 'local') await rerunBlocked(checks, target, o.watcher, results, o);
   return checks.map((c) => results.get(c.id)!);
 }
-
-/** Runs of checks going on in this process: what checks share (one Chromium) lives as long as they,
- *  and is let go when the last one ends. */
-let runsOpen = 0;
-const atRunsEnd = new Set<() => Promise<void>>();
-export const runGoingOn = () => runsOpen > 0;
-/** fn runs once, when no run of checks goes on any more. */
-export function whenRunsEnd(fn: () => Promise<void>): void { atRunsEnd.add(fn); }
 
 /** Checks side by side by default (first runs and reruns alike). */
 const CONCURRENCY = 6;
