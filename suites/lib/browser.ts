@@ -3,9 +3,6 @@
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright';
-
-/** What a check opens pages with. */
-export type Pages = Pick<Browser, 'newContext' | 'newPage'>;
 import type { CheckContext } from './check.ts';
 import { basicHeader, type Target } from './target.ts';
 import { REPORTS_DIR } from '../../stack/images.ts';
@@ -33,7 +30,7 @@ export function workspaceAuth(target: Target, user: string): Record<string, stri
   return pass === undefined ? {} : { authorization: basicHeader(user, pass) };
 }
 
-export function newContext(b: Pages, o: { httpCredentials?: { username: string; password: string } } = {}): Promise<BrowserContext> {
+export function newContext(b: Browser, o: { httpCredentials?: { username: string; password: string } } = {}): Promise<BrowserContext> {
   return b.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 }, ...o });
 }
 
@@ -41,7 +38,7 @@ export function newContext(b: Pages, o: { httpCredentials?: { username: string; 
  *  per run: Chromium aborts what is in flight (ERR_NETWORK_CHANGED) when the host's interfaces
  *  change, as they do each time Docker starts a container, and one launched at the check's start has
  *  seen no change from before it (a shared one failed a page here, after a batch's restart). */
-export async function withBrowser<T>(ctx: CheckContext, body: (b: Pages) => Promise<T>): Promise<T> {
+export async function withBrowser<T>(ctx: CheckContext, body: (b: Browser) => Promise<T>): Promise<T> {
   let b: Browser;
   try {
     b = await launch(ctx.target);
@@ -101,7 +98,7 @@ export function screenshotsDir(ctx: CheckContext): string | undefined {
 }
 
 /** One picture of many: the images in a grid with captions, rendered by the browser itself. */
-export async function contactSheet(b: Pages, images: { caption: string; file: string }[], out: string): Promise<void> {
+export async function contactSheet(b: Browser, images: { caption: string; file: string }[], out: string): Promise<void> {
   const cells = images.map((i) => `<figure><img src="data:image/png;base64,${readFileSync(i.file).toString('base64')}"><figcaption>${i.caption.replace(/[<&]/g, '')}</figcaption></figure>`).join('');
   const html = `<!DOCTYPE html><html><head><style>
     body { margin: 0; padding: 12px; background: #111; font: 13px system-ui, sans-serif; color: #ddd; display: grid; grid-template-columns: repeat(5, 320px); gap: 10px; }
