@@ -2,15 +2,18 @@
 // loads cleanly with its WebSocket, Queue Prompt goes through the queue, and the admin dashboard
 // is live. Screenshots of every page go to the reports (screenshots/), with a contact sheet.
 import { join } from 'node:path';
-import type { Page } from 'playwright';
+import type { Page, Request, Response } from 'playwright';
 import { defineCheck, type CheckContext } from './lib/check.ts';
 import { each } from './lib/http.ts';
-import { withBrowser, newContext, workspaceAuth, origin, pageProblems, handshakes, screenshotsDir, contactSheet, textsUntil } from './lib/browser.ts';
+import { withBrowser, newContext, workspaceAuth, origin, pageProblems, handshakes, screenshotsDir, contactSheet, textsUntil, loadPage, hostNetworkChanged } from './lib/browser.ts';
 import { Jobs, outputFiles, removeOutputs, probeUser, sleep, FINISHED, type Job } from './lib/jobs.ts';
 import { tagMetadata } from './lib/writes.ts';
 
 /** "Within seconds": the dashboard refreshes on a /ws event within a moment (its poll is a fallback). */
 const LIVE_MS = 4_000;
+/** How long Queue Prompt's POST may take to be answered: the queue-manager answers at once, but a
+ *  small machine busy with 20 workspaces (as in CI) can take seconds. */
+const ANSWER_MS = 20_000;
 
 /** Polls a text until it matches; returns every distinct value seen (the last one last). */
 
@@ -20,6 +23,36 @@ async function countWhenShown(page: Page, id: string, timeoutMs: number): Promis
   let n = NaN;
   for (const deadline = Date.now() + timeoutMs; Number.isNaN(n) && Date.now() < deadline; await sleep(100)) n = await count(page, id);
   return n;
+}
+
+/** Clicks Queue Prompt and waits for the answer to its POST /api/jobs. The failure says which part
+ *  did not happen: no POST at all (with what the page did wrong), the POST failing in the browser,
+ *  or no answer in time. Clicked once more only when this machine's network changed under the POST. */
+async function queuePrompt(ctx: CheckContext, page: Page, problems: string[]): Promise<Response> {
+  const isPost = (r: { url(): string; method(): string }) => new URL(r.url()).pathname === '/api/jobs' && r.method() === 'POST';
+  for (let attempt = 1; ; attempt++) {
+    let posted = false;
+    let resolve!: (v: Response | string) => void;
+    const outcome = new Promise<Response | string>((r) => { resolve = r; });
+    const onRequest = (r: Request) => { if (isPost(r)) posted = true; };
+    const onResponse = (r: Response) => { if (isPost(r.request())) resolve(r); };
+    const onFailed = (r: Request) => { if (isPost(r)) resolve(r.failure()?.errorText ?? 'failed'); };
+    page.on('request', onRequest).on('response', onResponse).on('requestfailed', onFailed);
+    const timer = setTimeout(() => resolve(''), ANSWER_MS);
+    const got = await page.click('#queue-button', { timeout: 5_000 }).then(() => outcome).finally(() => {
+      clearTimeout(timer);
+      page.off('request', onRequest).off('response', onResponse).off('requestfailed', onFailed);
+    });
+    if (typeof got !== 'string') return got;
+    if (attempt === 1 && hostNetworkChanged(got)) {
+      ctx.record('clicked again: this machine\'s network changed under the POST (Chromium aborted it)', got);
+      continue;
+    }
+    const page_ = problems.length ? `; the page: ${problems.slice(0, 3).join('; ')}` : '';
+    if (!posted) return ctx.fail(`Queue Prompt sent no POST to the public /api/jobs within ${ANSWER_MS / 1000} s${page_}`);
+    return ctx.fail(got ? `Queue Prompt's POST /api/jobs failed in the browser: ${got}${page_}`
+      : `Queue Prompt's POST /api/jobs got no answer within ${ANSWER_MS / 1000} s${page_}`);
+  }
 }
 
 export const browserChecks = [
@@ -41,7 +74,7 @@ export const browserChecks = [
           const ws = await handshakes(page);
           const wsPath = `/${u}/ws`;
           try {
-            const r = await page.goto(`${origin(ctx.target)}/${u}/`, { waitUntil: 'load', timeout: 15_000 });
+            const r = await loadPage(ctx, page, `${origin(ctx.target)}/${u}/`, problems);
             const title = await page.title();
             if (r?.status() !== 200 || !/ComfyUI/.test(title)) problems.push(`HTTP ${r?.status()}, title "${title}"`);
             // The app's own requests (system_stats) and its socket, then a settled page.
@@ -96,11 +129,9 @@ export const browserChecks = [
             sent = route.request().postDataJSON();
             await route.continue({ postData: JSON.stringify({ ...sent, metadata: { ...sent?.metadata, ...tagMetadata('browser.queue-prompt') } }) });
           });
-          await page.goto(`${origin(ctx.target)}/${user}/`, { waitUntil: 'load', timeout: 15_000 });
-          const answer = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/jobs' && r.request().method() === 'POST', { timeout: 10_000 });
-          answer.catch(() => {});
-          await page.click('#queue-button', { timeout: 5_000 });
-          const res = await answer.catch(() => ctx.fail('Queue Prompt sent no POST to the public /api/jobs within 10 s'));
+          const problems = pageProblems(page);
+          await loadPage(ctx, page, `${origin(ctx.target)}/${user}/`, problems);
+          const res = await queuePrompt(ctx, page, problems);
           const job = (await res.json().catch(() => null)) as Job | null;
           jobId = job?.id;
           if (jobId) jobs.created.add(jobId);
@@ -136,7 +167,7 @@ export const browserChecks = [
         return await withBrowser(ctx, async (b) => {
           const page = await (await newContext(b, { httpCredentials: { username, password: password! } })).newPage();
           const problems = pageProblems(page);
-          const r = await page.goto(`${origin(ctx.target)}/admin`, { waitUntil: 'load', timeout: 15_000 });
+          const r = await loadPage(ctx, page, `${origin(ctx.target)}/admin`, problems);
           ctx.record('GET /admin (logged in)', { status: r?.status(), title: await page.title() });
           ctx.expect(r?.status() === 200 && (await page.title()) === 'ComfyUI Admin Dashboard', 'the dashboard page (title "ComfyUI Admin Dashboard")', `HTTP ${r?.status()}, "${await page.title()}"`);
           const live = await textsUntil(page, '#refresh-indicator', (t) => t.includes('● Live'), 8_000);

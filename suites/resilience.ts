@@ -3,7 +3,7 @@ import { defineCheck } from './lib/check.ts';
 import { workspaceUser, describeWorkspace, withIdentityFiles } from './lib/identity.ts';
 import { basicAuth } from './lib/http.ts';
 import { Jobs, EventLog, probeUser, sleep } from './lib/jobs.ts';
-import { withBrowser, newContext, origin, textsUntil } from './lib/browser.ts';
+import { withBrowser, newContext, origin, textsUntil, loadPage } from './lib/browser.ts';
 
 /** How long the admin dashboard may take to show "● Live" again once the queue-manager is back. */
 const DASHBOARD_BACK_MS = 15_000;
@@ -185,7 +185,7 @@ export const resilienceChecks = [
       return withBrowser(ctx, async (b) => {
         // The operator's dashboard is open through it all (a /ws client of the queue-manager's).
         const page = await (await newContext(b, { httpCredentials: { username, password: password! } })).newPage();
-        const r = await page.goto(`${origin(ctx.target)}/admin`, { waitUntil: 'load', timeout: 15_000 });
+        const r = await loadPage(ctx, page, `${origin(ctx.target)}/admin`);
         const title = await page.title();
         ctx.expect(r?.status() === 200 && title === 'ComfyUI Admin Dashboard', 'the dashboard page opens before the restart (title "ComfyUI Admin Dashboard")', `/admin → HTTP ${r?.status()}, "${title}"`);
         const live = await textsUntil(page, '#refresh-indicator', (t) => t.includes('● Live'), 8_000);

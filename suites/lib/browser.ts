@@ -1,8 +1,9 @@
 // A real browser (Chromium through Playwright) aimed at the target: the domain resolves to the
 // target's address, certificate validity is left to the tls suite (as for every other suite).
-import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright';
+import { chromium, type Browser, type BrowserContext, type Page, type Request, type Response } from 'playwright';
 import type { CheckContext } from './check.ts';
 import { basicHeader, type Target } from './target.ts';
 import { REPORTS_DIR } from '../../stack/images.ts';
@@ -18,10 +19,33 @@ export const resolverArgs = (t: Pick<Target, 'domain' | 'publicAddress'>): strin
 
 export const origin = (t: Pick<Target, 'domain' | 'httpsPort'>) => `https://${t.domain}${t.httpsPort === 443 ? '' : `:${t.httpsPort}`}`;
 
-export function launch(t: Target): Promise<Browser> {
+/** Chromium from the public vantage's network namespace when it has one (the local stack's probe
+ *  container on the "internet" network): a participant's view of the host, and a namespace whose
+ *  interfaces never change. In this machine's own, Chromium aborts what is in flight
+ *  (ERR_NETWORK_CHANGED) each time Docker adds a container's interface, as it did to workspaces'
+ *  requests right after a bring-up. Without the rights to enter it (nsenter: root), this machine's. */
+export async function launch(t: Target): Promise<Browser> {
   // --ignore-certificate-errors besides the context's ignoreHTTPSErrors: the context setting alone was
   // seen not to take (playwright#32801; here a dashboard check red under an untrusted certificate).
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, '--ignore-certificate-errors', ...resolverArgs(t)] });
+  const args = [...CHROMIUM_ARGS, '--ignore-certificate-errors', ...resolverArgs(t)];
+  const netns = await t.vantages.public?.netns?.().catch(() => undefined);
+  if (netns && canEnter(netns)) {
+    return chromium.launch({ executablePath: netnsWrapper(), args, env: { ...process.env, CV_NETNS: netns, CV_CHROMIUM: CHROMIUM_PATH } });
+  }
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args });
+}
+
+/** nsenter needs CAP_SYS_ADMIN and to see the namespace: root on a machine running the stack. */
+function canEnter(netns: string): boolean {
+  return process.getuid?.() === 0 && existsSync(netns) && existsSync('/usr/bin/nsenter');
+}
+
+/** A launcher Playwright can start like Chromium itself: it joins the namespace, then runs Chromium. */
+function netnsWrapper(): string {
+  const file = join(tmpdir(), `comfy-verify-chromium-netns-${process.getuid?.() ?? 0}.sh`);
+  const text = '#!/bin/sh\nexec /usr/bin/nsenter --net="$CV_NETNS" -- "$CV_CHROMIUM" "$@"\n';
+  if (!existsSync(file) || readFileSync(file, 'utf8') !== text) writeFileSync(file, text, { mode: 0o755 });
+  return file;
 }
 
 /** The participant's own workspace credentials as a header (none configured: none). */
@@ -73,6 +97,34 @@ export function pageProblems(page: Page): string[] {
   page.on('requestfailed', (r) => problems.push(`request failed: ${r.method()} ${r.url()} (${r.failure()?.errorText})`));
   page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${r.request().method()} ${r.url()}`); });
   return problems;
+}
+
+/** Chromium aborts what is in flight with ERR_NETWORK_CHANGED when this machine's interfaces change
+ *  (Docker adds one for each container it starts). That says nothing about the target. */
+export const hostNetworkChanged = (errorText: string | undefined): boolean => /ERR_NETWORK_CHANGED/.test(errorText ?? '');
+
+/** page.goto(url) until 'load', done once more when this machine's network changed under it (see
+ *  above): the first load's problems are then dropped from `problems` (pageProblems), and the repeat
+ *  is recorded. Anything else, a failed request included, stands as the target's. */
+export async function loadPage(ctx: Pick<CheckContext, 'record'>, page: Page, url: string, problems: string[] = [],
+  changed: (errorText: string | undefined) => boolean = hostNetworkChanged): Promise<Response | null> {
+  let hit: string | undefined;
+  const onFail = (r: Request) => { if (changed(r.failure()?.errorText)) hit ??= `${r.method()} ${r.url()} (${r.failure()?.errorText})`; };
+  page.on('requestfailed', onFail);
+  try {
+    const go = () => page.goto(url, { waitUntil: 'load', timeout: 15_000 }).catch((e: Error) => {
+      if (!changed(e.message)) throw e;
+      hit ??= `${url} (${e.message.split('\n')[0]})`;
+      return null;
+    });
+    const first = await go();
+    if (hit === undefined) return first;
+    ctx.record('loaded again: this machine\'s network changed during the first load (Chromium aborted a request)', hit);
+    problems.length = 0;
+    return await page.goto(url, { waitUntil: 'load', timeout: 15_000 });
+  } finally {
+    page.off('requestfailed', onFail);
+  }
 }
 
 /** WebSocket handshakes the page made, with the status the server answered (Chromium's DevTools protocol). */

@@ -72,6 +72,9 @@ export interface Vantage {
   where: string;
   scan(host: string, ports: number[], timeoutMs?: number): Promise<ScanResult>;
   redis(host: string, port: number, password: string | undefined, command: string[]): Promise<RedisReply>;
+  /** The vantage's network namespace (a probe container's: /proc/<pid>/ns/net), for programs run from
+   *  there as they are (Chromium); undefined where it has none of its own (this machine). */
+  netns?(): Promise<string | undefined>;
 }
 
 /** Where the platform keeps its files on the host (the .env's SSL_CERT_PATH, SSL_KEY_PATH; data/outputs). */
@@ -281,5 +284,10 @@ export function containerVantage(name: Vantage['name'], container: string, where
     name, where,
     scan: (host, ports, timeoutMs = 1_500) => probe('scan', { host, ports, timeoutMs }),
     redis: (host, port, password, command) => probe('redis', { host, port, password, command }),
+    netns: async () => {
+      const r = await execa('docker', ['inspect', '-f', '{{.State.Pid}}', container], { reject: false });
+      const pid = Number(r.stdout.trim());
+      return r.exitCode === 0 && pid > 0 ? `/proc/${pid}/ns/net` : undefined;
+    },
   };
 }
