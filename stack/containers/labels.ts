@@ -40,10 +40,26 @@ export async function removeByLabel(o: { runId?: string; stale?: boolean }): Pro
   const containers = pick(await listByLabel('container', filter));
   if (containers.length) await execa('docker', ['rm', '-f', '-v', ...containers], { reject: false });
   const networks = pick(await listByLabel('network', filter));
-  if (networks.length) await execa('docker', ['network', 'rm', ...networks], { reject: false });
+  if (networks.length) await removeNetworks(networks);
   const volumes = pick(await listByLabel('volume', filter));
   if (volumes.length) await execa('docker', ['volume', 'rm', '-f', ...volumes], { reject: false });
   return containers.length + networks.length + volumes.length;
+}
+
+/** `docker network rm`, and for a network it refuses ("has active endpoints": an endpoint Docker kept
+ *  after its container went, seen here once in CI, or anything else still attached), its endpoints are
+ *  disconnected by force and it is removed once more. */
+async function removeNetworks(names: string[]): Promise<void> {
+  const r = await execa('docker', ['network', 'rm', ...names], { reject: false });
+  if (r.exitCode === 0) return;
+  for (const name of names) {
+    const left = await execa('docker', ['network', 'inspect', '-f', '{{range $id, $c := .Containers}}{{$c.Name}} {{end}}', name], { reject: false });
+    if (left.exitCode !== 0) continue; // removed by the first call
+    for (const endpoint of left.stdout.split(' ').filter(Boolean)) {
+      await execa('docker', ['network', 'disconnect', '-f', name, endpoint], { reject: false });
+    }
+    await execa('docker', ['network', 'rm', name], { reject: false });
+  }
 }
 
 /** What is left of one run (runId), or of every run. */

@@ -1,6 +1,7 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { ServiceContainer } from './service-container.ts';
-import { removeByLabel } from './labels.ts';
+import { execa } from 'execa';
+import { removeByLabel, countByLabel, labelsFor } from './labels.ts';
 import { BASE_IMAGE, describeTopology, service, type ServiceSpec } from '../topology.ts';
 import { newRunId } from '../run.ts';
 
@@ -34,5 +35,25 @@ describe('ServiceContainer readiness', () => {
     const t0 = Date.now();
     await c.stop();
     expect(Date.now() - t0, 'the probe ignored SIGTERM').toBeLessThan(1_500);
+  });
+});
+
+describe('removeByLabel', () => {
+  it('removes a network that still has an endpoint attached (it is disconnected by force first)', async () => {
+    const id = `t${newRunId()}`;
+    const net = `cv-${id}-net`;
+    const holder = `cv-${id}-holder`;
+    const labels = Object.entries(labelsFor(id)).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+    await execa('docker', ['network', 'create', ...labels, net]);
+    // Not ours by label, so removeByLabel leaves it running: the network's endpoint stays until forced.
+    await execa('docker', ['run', '-d', '--name', holder, '--network', net, BASE_IMAGE, 'sleep', '60']);
+    try {
+      expect(await countByLabel(id)).toMatchObject({ networks: 1 });
+      await removeByLabel({ runId: id });
+      expect(await countByLabel(id)).toMatchObject({ networks: 0 });
+    } finally {
+      await execa('docker', ['rm', '-f', holder], { reject: false });
+      await execa('docker', ['network', 'rm', net], { reject: false });
+    }
   });
 });
