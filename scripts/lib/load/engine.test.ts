@@ -8,7 +8,8 @@ import { mkdtempSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Sample } from '../k6-shim/metrics.ts';
-import { chooseEngine, startEngine, type Engine, type EngineResult } from './engine.ts';
+import { spawn } from 'node:child_process';
+import { chooseEngine, startEngine, procUsage, raiseUsage, type Engine, type EngineResult } from './engine.ts';
 import { fakeK6 } from './fake-k6.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cv-engine-'));
@@ -130,4 +131,19 @@ describe('load engines', () => {
     expect(res.error).toMatch(/k6\/encoding/);
     expect(res.summary).toBeUndefined();
   }, 30_000);
+});
+
+describe('the engine\'s CPU and memory', () => {
+  it('a reading of a process that has exited and is not yet reaped keeps the peak memory seen before', async () => {
+    // sh starts a child that exits at once, then becomes a sleep that never reaps it: a zombie for 2 s.
+    const sh = spawn('sh', ['-c', '(true) & echo $!; exec sleep 2 >/dev/null']);
+    const pid = await new Promise<number>((r) => sh.stdout.once('data', (d: Buffer) => r(Number(String(d).trim()))));
+    await new Promise((r) => setTimeout(r, 200)); // the child has exited by now
+    expect(readFileSync(`/proc/${pid}/stat`, 'utf8')).toMatch(/\) Z /);
+    const zombie = procUsage(pid);
+    expect(zombie).toMatchObject({ peakRssMb: 0 });
+    expect(raiseUsage({ cpuSeconds: 0.5, peakRssMb: 80 }, zombie)).toEqual({ cpuSeconds: 0.5, peakRssMb: 80 });
+    expect(raiseUsage({ cpuSeconds: 0.5, peakRssMb: 80 }, { cpuSeconds: 0.7, peakRssMb: 90 })).toEqual({ cpuSeconds: 0.7, peakRssMb: 90 });
+    expect(raiseUsage({ cpuSeconds: 0.5, peakRssMb: 80 }, undefined)).toEqual({ cpuSeconds: 0.5, peakRssMb: 80 });
+  });
 });

@@ -127,7 +127,7 @@ function startK6(bin: string, o: EngineOptions): EngineRun {
   });
   const tail = tailFile(points, reader.push);
   let usage: ProcessUsage | undefined;
-  const poll = () => { tail(); usage = procUsage(child.pid!) ?? usage; };
+  const poll = () => { tail(); usage = raiseUsage(usage, procUsage(child.pid!)); };
   const timer = setInterval(poll, 250);
 
   child.stdout.setEncoding('utf8').on('data', (t: string) => o.stdout(t));
@@ -185,9 +185,16 @@ function tailFile(file: string, onText: (text: string) => void): () => void {
   };
 }
 
+/** A reading only raises the figures: a process that has exited and is not yet reaped (a zombie)
+ *  still shows its CPU time, but no memory at all (its VmHWM line is gone). */
+export function raiseUsage(was: ProcessUsage | undefined, now: ProcessUsage | undefined): ProcessUsage | undefined {
+  if (!now) return was;
+  return { cpuSeconds: Math.max(now.cpuSeconds, was?.cpuSeconds ?? 0), peakRssMb: Math.max(now.peakRssMb, was?.peakRssMb ?? 0) };
+}
+
 let clockTicks: number | undefined;
 /** A process's CPU time and peak memory from /proc (Linux); undefined elsewhere or once it is gone. */
-function procUsage(pid: number): ProcessUsage | undefined {
+export function procUsage(pid: number): ProcessUsage | undefined {
   try {
     clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })) || 100;
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
