@@ -26,9 +26,11 @@ describe('screenshots', () => {
 describe('loadPage', () => {
   // A page whose script fails once, as Chromium fails what is in flight when Docker changes this
   // machine's interfaces (ERR_NETWORK_CHANGED; stood for here by a reset the test's predicate names).
-  async function withPage(body: (page: Page, url: string) => Promise<void>) {
+  async function withPage(body: (page: Page, url: string) => Promise<void>, failing = '**/app.js') {
     const server = createServer((req, res) => {
-      if (req.url === '/app.js') return res.writeHead(200, { 'content-type': 'text/javascript' }).end('document.title = "ready";');
+      if (req.url === '/stats') return res.writeHead(200).end('{}');
+      // Like ComfyUI's app: its own request once the page has loaded.
+      if (req.url === '/app.js') return res.writeHead(200, { 'content-type': 'text/javascript' }).end('document.title = "ready"; addEventListener("load", () => fetch("/stats"));');
       res.writeHead(200, { 'content-type': 'text/html' }).end('<title>loading</title><script src="/app.js"></script>');
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -36,7 +38,7 @@ describe('loadPage', () => {
     try {
       const page = await b.newPage();
       let failures = 1;
-      await page.route('**/app.js', (route) => (failures-- > 0 ? route.abort('connectionreset') : route.continue()));
+      await page.route(failing, (route) => (failures-- > 0 ? route.abort('connectionreset') : route.continue()));
       await body(page, `http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
     } finally {
       await b.close();
@@ -49,12 +51,22 @@ describe('loadPage', () => {
     await withPage(async (page, url) => {
       const ctx = new CheckContext(target, new AbortController().signal);
       const problems = pageProblems(page);
-      const r = await loadPage(ctx, page, url, problems, reset);
+      const r = await loadPage(ctx, page, url, problems, { changed: reset });
       expect(r?.status()).toBe(200);
       expect(await page.title()).toBe('ready');
       expect(problems).toEqual([]);
       expect(JSON.stringify(ctx.evidence)).toContain('loaded again');
     });
+  });
+
+  it('with settle, also when the change hits the app\'s own request after the load', async () => {
+    await withPage(async (page, url) => {
+      const ctx = new CheckContext(target, new AbortController().signal);
+      const problems = pageProblems(page);
+      await loadPage(ctx, page, url, problems, { settle: true, changed: reset });
+      expect(problems).toEqual([]);
+      expect(JSON.stringify(ctx.evidence)).toMatch(/loaded again.*stats/);
+    }, '**/stats');
   });
 
   it('any other failure stands as the target\'s: no second load', async () => {

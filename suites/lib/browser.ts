@@ -103,25 +103,31 @@ export function pageProblems(page: Page): string[] {
  *  (Docker adds one for each container it starts). That says nothing about the target. */
 export const hostNetworkChanged = (errorText: string | undefined): boolean => /ERR_NETWORK_CHANGED/.test(errorText ?? '');
 
-/** page.goto(url) until 'load', done once more when this machine's network changed under it (see
- *  above): the first load's problems are then dropped from `problems` (pageProblems), and the repeat
- *  is recorded. Anything else, a failed request included, stands as the target's. */
+/** page.goto(url) until 'load' (with `settle`, also until the page's own requests are done: no
+ *  request for 500 ms, at most 10 s), done once more when this machine's network changed under it
+ *  (see above): the first load's problems are then dropped from `problems` (pageProblems), and the
+ *  repeat is recorded. Anything else, a failed request included, stands as the target's. */
 export async function loadPage(ctx: Pick<CheckContext, 'record'>, page: Page, url: string, problems: string[] = [],
-  changed: (errorText: string | undefined) => boolean = hostNetworkChanged): Promise<Response | null> {
+  o: { settle?: boolean; changed?: (errorText: string | undefined) => boolean } = {}): Promise<Response | null> {
+  const changed = o.changed ?? hostNetworkChanged;
   let hit: string | undefined;
   const onFail = (r: Request) => { if (changed(r.failure()?.errorText)) hit ??= `${r.method()} ${r.url()} (${r.failure()?.errorText})`; };
+  const load = async () => {
+    const r = await page.goto(url, { waitUntil: 'load', timeout: 15_000 });
+    if (o.settle) await page.waitForLoadState('networkidle', { timeout: 10_000 }).catch(() => problems.push('the page never settled (network busy for 10 s)'));
+    return r;
+  };
   page.on('requestfailed', onFail);
   try {
-    const go = () => page.goto(url, { waitUntil: 'load', timeout: 15_000 }).catch((e: Error) => {
+    const first = await load().catch((e: Error) => {
       if (!changed(e.message)) throw e;
       hit ??= `${url} (${e.message.split('\n')[0]})`;
       return null;
     });
-    const first = await go();
     if (hit === undefined) return first;
     ctx.record('loaded again: this machine\'s network changed during the first load (Chromium aborted a request)', hit);
     problems.length = 0;
-    return await page.goto(url, { waitUntil: 'load', timeout: 15_000 });
+    return await load();
   } finally {
     page.off('requestfailed', onFail);
   }
