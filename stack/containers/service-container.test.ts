@@ -32,6 +32,12 @@ describe('ServiceContainer readiness', () => {
     const t = describeTopology({ runId, runDir: '/tmp/cv-unit', mode: 'container', secrets: { redisPassword: 'r', adminUsername: 'a', adminPassword: 'p' } });
     // Its own network is the stack's to make; the default bridge does here.
     const c = await new ServiceContainer({ ...service(t, 'probe-public'), networks: [] }, runId, () => '').startService();
+    // Once its shell has set its trap (SigCgt holds SIGTERM, bit 15): a SIGTERM before that, to a PID 1
+    // without a handler, is dropped, as it was in a CI run where the container was stopped at once.
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
+      const caught = /SigCgt:\s*([0-9a-f]+)/.exec((await c.exec(['cat', '/proc/1/status'])).stdout)?.[1];
+      if (caught && (BigInt(`0x${caught}`) >> 14n) & 1n) break;
+    }
     const t0 = Date.now();
     await c.stop();
     expect(Date.now() - t0, 'the probe ignored SIGTERM').toBeLessThan(1_500);
