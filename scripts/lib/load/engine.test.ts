@@ -135,15 +135,24 @@ describe('load engines', () => {
 
 describe('the engine\'s CPU and memory', () => {
   it('a reading of a process that has exited and is not yet reaped keeps the peak memory seen before', async () => {
-    // sh starts a child that exits at once, then becomes a sleep that never reaps it: a zombie for 2 s.
-    const sh = spawn('sh', ['-c', '(true) & echo $!; exec sleep 2 >/dev/null']);
-    const pid = await new Promise<number>((r) => sh.stdout.once('data', (d: Buffer) => r(Number(String(d).trim()))));
-    await new Promise((r) => setTimeout(r, 200)); // the child has exited by now
-    expect(readFileSync(`/proc/${pid}/stat`, 'utf8')).toMatch(/\) Z /);
-    const zombie = procUsage(pid);
-    expect(zombie).toMatchObject({ peakRssMb: 0 });
-    expect(raiseUsage({ cpuSeconds: 0.5, peakRssMb: 80 }, zombie)).toEqual({ cpuSeconds: 0.5, peakRssMb: 80 });
-    expect(raiseUsage({ cpuSeconds: 0.5, peakRssMb: 80 }, { cpuSeconds: 0.7, peakRssMb: 90 })).toEqual({ cpuSeconds: 0.7, peakRssMb: 90 });
-    expect(raiseUsage({ cpuSeconds: 0.5, peakRssMb: 80 }, undefined)).toEqual({ cpuSeconds: 0.5, peakRssMb: 80 });
+    // perl forks a child that exits at once and never waits for it: a zombie until perl ends. A shell was not
+    // reliable here (the judged CI found an `sh -c '(true) & exec sleep'` child already reaped), and SIGCHLD is
+    // set to its default since an ignored SIGCHLD inherited from a runner would let the kernel reap it.
+    const parent = spawn('perl', ['-e', '$SIG{CHLD} = "DEFAULT"; $| = 1; my $p = fork; exit 0 unless $p; print "$p\\n"; sleep 10']);
+    try {
+      const pid = await new Promise<number>((r) => parent.stdout.once('data', (d: Buffer) => r(Number(String(d).trim()))));
+      let stat = '';
+      for (const until = Date.now() + 5000; Date.now() < until && !/\) Z /.test(stat); await new Promise((r) => setTimeout(r, 50))) {
+        try { stat = readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { stat = 'gone'; }
+      }
+      expect(stat, 'the forked child should be a zombie').toMatch(/\) Z /);
+      const zombie = procUsage(pid);
+      expect(zombie).toMatchObject({ peakRssMb: 0 });
+      expect(raiseUsage({ cpuSeconds: 0.5, peakRssMb: 80 }, zombie)).toEqual({ cpuSeconds: 0.5, peakRssMb: 80 });
+      expect(raiseUsage({ cpuSeconds: 0.5, peakRssMb: 80 }, { cpuSeconds: 0.7, peakRssMb: 90 })).toEqual({ cpuSeconds: 0.7, peakRssMb: 90 });
+      expect(raiseUsage({ cpuSeconds: 0.5, peakRssMb: 80 }, undefined)).toEqual({ cpuSeconds: 0.5, peakRssMb: 80 });
+    } finally {
+      parent.kill('SIGKILL');
+    }
   });
 });
