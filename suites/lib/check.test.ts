@@ -49,19 +49,29 @@ describe('checks', () => {
     expect(rs.map((r) => r.id)).toEqual(['a.fill', 'a.one', 'a.two', 'a.three']);
   });
 
-  it('with a quiet check, the checks that cause job events wait for it; the others run beside it', async () => {
+  it('a quiet check runs from the start beside every other, job checks first among those; its afterQuiet waits for it', async () => {
     const log: string[] = [];
-    const mk = (id: string, o: { quiet?: boolean; jobEvents?: boolean; ms?: number } = {}) => defineCheck({
+    const mk = (id: string, o: { quiet?: boolean; jobEvents?: boolean; ms?: number; late?: boolean } = {}) => defineCheck({
       id, suite: 'websocket', title: id, slow: o.quiet, quiet: o.quiet, jobEvents: o.jobEvents,
-      run: async () => { log.push(`${id} start`); await new Promise((r) => setTimeout(r, o.ms ?? 10)); log.push(`${id} end`); },
+      run: async (ctx) => {
+        log.push(`${id} start`);
+        await new Promise((r) => setTimeout(r, o.ms ?? 10));
+        if (o.late) { await ctx.afterQuiet(); log.push(`${id} late event`); }
+        log.push(`${id} end`);
+      },
     });
-    await runChecks([mk('a.job', { jobEvents: true }), mk('a.plain'), mk('a.idle', { quiet: true, ms: 60 })], target, { concurrency: 1 });
-    expect(log.indexOf('a.plain end')).toBeLessThan(log.indexOf('a.idle end'));
-    expect(log.indexOf('a.job start')).toBeGreaterThan(log.indexOf('a.idle end'));
-    // Without a quiet check there is one phase: job checks are not held back.
+    await runChecks([mk('a.plain'), mk('a.job', { jobEvents: true }), mk('a.vanish', { jobEvents: true, late: true }), mk('a.idle', { quiet: true, ms: 80 })], target, { concurrency: 1 });
+    const at = (e: string) => log.indexOf(e);
+    expect(at('a.idle start')).toBe(0);
+    // The job checks go first (their events end early in the idle time), and none waits for the quiet one...
+    expect(at('a.job start')).toBeLessThan(at('a.plain start'));
+    expect(at('a.job end')).toBeLessThan(at('a.idle end'));
+    // ...but an event a check holds back until the quiet one is done.
+    expect(at('a.vanish late event')).toBeGreaterThan(at('a.idle end'));
+    // Without a quiet check, afterQuiet does not wait.
     log.length = 0;
-    await runChecks([mk('a.job', { jobEvents: true, ms: 30 }), mk('a.plain')], target, { concurrency: 2 });
-    expect(log.indexOf('a.plain start')).toBeLessThan(log.indexOf('a.job end'));
+    await runChecks([mk('a.vanish', { jobEvents: true, late: true })], target);
+    expect(log).toEqual(['a.vanish start', 'a.vanish late event', 'a.vanish end']);
   });
 
   it('an exclusive check that causes no job event runs alone inside the quiet window; one that does, after it', async () => {
@@ -76,13 +86,17 @@ describe('checks', () => {
       mk('a.job', { jobEvents: true }), mk('a.idle', { quiet: true, ms: 120 }),
     ], target, { concurrency: 2 });
     const at = (e: string) => log.findIndex((l) => l.startsWith(e));
-    // Alone but for the waiting quiet check, after the plain ones, before the quiet window ends.
+    // Alone but for the waiting quiet check, after the others, before the quiet window ends.
     expect(log[at('a.restart start')]).toBe('a.restart start 2');
-    expect(at('a.restart start')).toBeGreaterThan(Math.max(at('a.plain end'), at('a.other end')));
+    expect(at('a.restart start')).toBeGreaterThan(Math.max(at('a.plain end'), at('a.other end'), at('a.job end')));
     expect(at('a.restart end')).toBeLessThan(at('a.idle end'));
-    // The job checks after the window; the exclusive job check last, alone.
-    expect(at('a.job start')).toBeGreaterThan(at('a.idle end'));
+    // The exclusive job check after the window, alone.
     expect(log.at(-2)).toBe('a.redis start 1');
+    expect(at('a.redis start')).toBeGreaterThan(at('a.idle end'));
+    // Without a quiet check, the exclusive ones keep the order given, job events or not.
+    log.length = 0;
+    await runChecks([mk('a.dashboard', { exclusive: true, jobEvents: true }), mk('a.recreate', { exclusive: true }), mk('a.plain')], target);
+    expect(log.filter((l) => l.includes('start')).map((l) => l.split(' ')[0])).toEqual(['a.plain', 'a.dashboard', 'a.recreate']);
   });
 
   it('ids look like suite.name', () => {

@@ -45,8 +45,9 @@ export interface Check {
   slow?: boolean;
   /** disturbs the others while it runs (fills the queue to 429): the runner runs it after them, alone */
   exclusive?: boolean;
-  /** needs the queue-manager's /ws silent while it runs (the idle-socket proof): it runs beside the
-   *  checks that cause no job event, and the ones that do (`jobEvents`) wait for it */
+  /** needs a silent minute on the queue-manager's /ws (the idle-socket proof): it runs from the start
+   *  beside everything and counts its silence from the last event it heard itself; the exclusive checks
+   *  that cause job events wait for it, and a check may wait for it before a late event (`afterQuiet`) */
   quiet?: boolean;
   /** creates, changes or cancels jobs: every /ws client hears about it */
   jobEvents?: boolean;
@@ -66,7 +67,13 @@ export class CheckContext {
   /** where checks may leave files for the reports (screenshots); unset: the check decides; null: no
    *  report keeps them (fault runs), so none are taken */
   artifactsDir?: string | null;
+  /** resolves once this run's quiet checks are done (at once when there are none) */
+  quietDone: Promise<void> = Promise.resolve();
   constructor(readonly target: Target, readonly signal: AbortSignal) {}
+  /** Waits until the run's quiet checks are done: for an event that would only delay their silence. */
+  afterQuiet(): Promise<void> {
+    return this.quietDone;
+  }
 
   record(label: string, seen?: unknown, sent?: unknown): void {
     this.evidence.push({ label, ...(sent !== undefined ? { sent } : {}), ...(seen !== undefined ? { seen } : {}) });
@@ -105,7 +112,7 @@ export function defineCheck(c: Check): Check {
   return c;
 }
 
-export async function runCheck(check: Check, target: Target, o: { artifactsDir?: string | null; watcher?: Watcher } = {}): Promise<CheckResult> {
+export async function runCheck(check: Check, target: Target, o: { artifactsDir?: string | null; watcher?: Watcher; quietDone?: Promise<void> } = {}): Promise<CheckResult> {
   const started = Date.now();
   const missing = (check.needs ?? []).filter((n) => !target.capabilities.has(n));
   const base = { id: check.id, suite: check.suite, title: check.title, target: target.name, startedAt: new Date(started).toISOString() };
@@ -135,6 +142,7 @@ export async function runCheck(check: Check, target: Target, o: { artifactsDir?:
   const pages = w ? new PageGuard(w) : undefined;
   const ctx = new CheckContext(w ? watchedTarget(target, w, touched, check.id, pages) : target, ac.signal);
   ctx.artifactsDir = o.artifactsDir;
+  if (o.quietDone) ctx.quietDone = o.quietDone;
   const timeoutMs = check.timeoutMs ?? 30_000;
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -172,32 +180,34 @@ export async function runCheck(check: Check, target: Target, o: { artifactsDir?:
   }
 }
 
-/** Runs checks with bounded concurrency; slow ones start first so their waiting overlaps the rest.
- *  With a quiet check among them, the checks that cause job events run after it, and the others
- *  beside it. Exclusive ones run one at a time once the rest of their phase is done: those that cause
- *  no job event still inside the quiet window (only the quiet check's waiting socket beside them),
- *  the others at the end. */
+/** Runs checks with bounded concurrency; slow ones start first so their waiting overlaps the rest,
+ *  then the ones that cause job events (their events end early), then the others. A quiet check (the
+ *  idle-socket proof) runs from the start beside them all, counting its silence from the last event
+ *  it hears. Exclusive ones run one at a time once the others are done: those that cause no job event
+ *  still inside the quiet window (only the quiet check's waiting socket beside them), the others after
+ *  it, since one that restarts the queue-manager would close its socket. */
 export async function runChecks(
   checks: Check[], target: Target, o: { concurrency?: number; onResult?: (r: CheckResult) => void; artifactsDir?: string | null; watcher?: Watcher } = {},
 ): Promise<CheckResult[]> {
-  const quiet = checks.some((c) => c.quiet && !c.exclusive);
-  const phases = quiet
-    ? [checks.filter((c) => !c.jobEvents), checks.filter((c) => c.jobEvents)]
-    : [checks];
   const results = new Map<string, CheckResult>();
+  let quietDone: Promise<void> = Promise.resolve();
   const one = async (c: Check) => {
-    const r = await runCheck(c, target, { artifactsDir: o.artifactsDir, watcher: o.watcher });
+    const r = await runCheck(c, target, { artifactsDir: o.artifactsDir, watcher: o.watcher, quietDone });
     results.set(c.id, r);
     o.onResult?.(r);
   };
-  for (const phase of phases) {
-    const shared = phase.filter((c) => !c.exclusive && !c.quiet);
-    // A quiet check only waits on its socket: it runs on its own, beside everything of its phase.
-    const waiting = phase.filter((c) => c.quiet && !c.exclusive).map(one);
-    await pool([...shared.filter((c) => c.slow), ...shared.filter((c) => !c.slow)], o.concurrency ?? CONCURRENCY, one);
-    for (const c of phase.filter((x) => x.exclusive)) await one(c);
-    await Promise.all(waiting);
-  }
+  const quiet = checks.filter((c) => c.quiet && !c.exclusive);
+  quietDone = Promise.all(quiet.map(one)).then(() => {});
+  const shared = checks.filter((c) => !c.exclusive && !c.quiet);
+  const rank = (c: Check) => (c.slow ? 0 : c.jobEvents ? 1 : 2);
+  await pool([...shared].sort((a, b) => rank(a) - rank(b)), o.concurrency ?? CONCURRENCY, one);
+  // In the order given (a check that recreates containers comes after the dashboard's, whose nginx
+  // may then be left pointing elsewhere), those with job events after a quiet check.
+  const exclusive = checks.filter((x) => x.exclusive);
+  const inWindow = quiet.length ? exclusive.filter((x) => !x.jobEvents) : exclusive;
+  for (const c of inWindow) await one(c);
+  await quietDone;
+  for (const c of exclusive.filter((x) => !inWindow.includes(x))) await one(c);
   // Restarting what went dark is for the local stack only: a live deployment is the operator's to restart.
   if (o.watcher && target.services && target.kind === 'local') await rerunBlocked(checks, target, o.watcher, results, o);
   return checks.map((c) => results.get(c.id)!);
