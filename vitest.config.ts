@@ -1,10 +1,15 @@
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+import { relative } from 'node:path';
 
-/** The test files that bring up a stack (or `stack up`, or docker compose). Both nginx modes use the
- *  host's ports 80/443 and the VPN address, and clean-up counts what a run left: one at a time. */
+/** The test files that bring up a stack (or `stack up`, or docker compose), in the order they run.
+ *  Both nginx modes use the host's ports 80/443 and the VPN address, and clean-up counts what a run
+ *  left: one at a time, clean-up last. The compose project goes first: its two idle-socket minutes
+ *  leave the cores to the unit files, which run in the first minutes (in vitest's own order, by size,
+ *  the load and remote tests went first, busy all through, and the unit files slowed them). */
 const STACK = [
-  'suites/platform.test.ts',
   'scripts/commands/verify.compose.test.ts',
+  'suites/platform.test.ts',
   'scripts/commands/remote.test.ts',
   'scripts/commands/load.test.ts',
   'scripts/commands/smoke.auth.test.ts',
@@ -13,10 +18,21 @@ const STACK = [
   'stack/cleanup.test.ts',
 ];
 
+/** Stack files in STACK's order, the same on a fresh clone as on a warm cache (vitest's own order is
+ *  by size, then by the last run's durations); the unit files as vitest orders them. */
+class StackOrder extends BaseSequencer {
+  async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const at = (f: TestSpecification) => STACK.indexOf(relative(f.project.config.root, f.moduleId));
+    const unit = await super.sort(files.filter((f) => at(f) < 0));
+    return [...files.filter((f) => at(f) >= 0).sort((a, b) => at(a) - at(b)), ...unit];
+  }
+}
+
 export default defineConfig({
   test: {
     // One worker per pool (vitest 3 sizes every pool from these root options, not per project).
     fileParallelism: false,
+    sequence: { sequencer: StackOrder },
     testTimeout: 60_000,
     hookTimeout: 300_000,
     env: { TESTCONTAINERS_RYUK_DISABLED: 'true' },
