@@ -4,12 +4,13 @@ import { relative } from 'node:path';
 
 /** The test files that bring up a stack (or `stack up`, or docker compose), in the order they run.
  *  Both nginx modes use the host's ports 80/443 and the VPN address, and clean-up counts what a run
- *  left: one at a time, clean-up last. The compose project goes first: its two idle-socket minutes
- *  leave the cores to the unit files, which run in the first minutes (in vitest's own order, by size,
- *  the load and remote tests went first, busy all through, and the unit files slowed them). */
+ *  left: one at a time, clean-up last. The platform test goes first: once its clean run's other checks
+ *  are done, the idle-socket proof keeps the stack quiet for most of a minute, and the unit files, which
+ *  run in the first minutes, have the cores then (in vitest's own order, by size, the load and remote
+ *  tests came first, busy throughout, and the unit files slowed them). */
 const STACK = [
-  'scripts/commands/verify.compose.test.ts',
   'suites/platform.test.ts',
+  'scripts/commands/verify.compose.test.ts',
   'scripts/commands/remote.test.ts',
   'scripts/commands/load.test.ts',
   'scripts/commands/smoke.auth.test.ts',
