@@ -48,6 +48,16 @@ describe('holdIdle (the idle-socket proof)', () => {
     silent.close();
   });
 
+  it('a socket already closed when handed over is said so at once, not waited on', async () => {
+    const gone = await connect('/quiet');
+    gone.close();
+    await new Promise((r) => gone.once('close', r));
+    const t0 = Date.now();
+    const held = await holdIdle({ '/ws': gone }, 5_000, 10_000);
+    expect(Date.now() - t0).toBeLessThan(500);
+    expect(held).toMatchObject({ idle: false, closed: '/ws closed before it was held idle' });
+  });
+
   it('gives up at the cap when messages never leave it idle long enough', async () => {
     const busy = await connect('/chatty?n=1000&every=50');
     const t0 = Date.now();

@@ -34,6 +34,8 @@ export async function holdIdle(sockets: Record<string, WebSocket>, idleMs: numbe
     s.ws.on('message', onMessage);
     s.ws.once('close', onClose);
     off.push(() => { s.ws.off('message', onMessage); s.ws.off('close', onClose); });
+    // Closed before it was handed over: its close event is gone, the verdict is not.
+    if (s.ws.readyState >= s.ws.CLOSING) s.closed = `${s.label} closed before it was held idle`;
   }
   try {
     for (;;) {
