@@ -397,13 +397,29 @@ if (JOB_TIMEOUT > 0 && !FAULT_NO_JOB_TIMEOUT) {
   }, Math.min(60_000, Math.max(1000, (JOB_TIMEOUT * 1000) / 4)));
 }
 
-void clearedAtStart.then(() => router.listen(PORT, (req, socket, head) => {
-  if (new URL(req.url ?? '/', 'http://x').pathname.replace(/\/$/, '') !== '/ws') {
-    socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
-    return;
-  }
-  wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
-}));
+let inFlight = 0;
+const server = clearedAtStart.then(() => {
+  const srv = router.listen(PORT, (req, socket, head) => {
+    if (new URL(req.url ?? '/', 'http://x').pathname.replace(/\/$/, '') !== '/ws') {
+      socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+  srv.on('request', (_req, res) => { inFlight++; res.once('close', () => inFlight--); });
+  return srv;
+});
 console.log(`queue-manager ${VERSION}: mode=${MODE} max_depth=${MAX_DEPTH} job_timeout=${JOB_TIMEOUT}s priority=${ENABLE_PRIORITY}`);
 
-for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => process.exit(0));
+// Stopped as uvicorn stops: no new connections, WebSocket clients told the service restarts (1012),
+// and the requests in flight finish first. Exiting at once lost a job: a next-job stopped between
+// its ZPOPMIN and its write left the job "pending" in no queue, never served (CI47). Bounded below
+// `docker stop`'s grace of 2 s (the disruption checks' restart).
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    void server.then((srv) => srv.close());
+    for (const ws of wss.clients) ws.close(1012, 'service restart');
+    const t0 = Date.now();
+    const poll = setInterval(() => { if (inFlight === 0 || Date.now() - t0 > 1_500) { clearInterval(poll); process.exit(0); } }, 20);
+  });
+}
