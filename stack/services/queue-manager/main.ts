@@ -161,23 +161,31 @@ async function roundRobinCandidate(): Promise<string | undefined> {
   return pickRoundRobin(pending, owner, new Map(users.map((u, i) => [u, Number(done[i] ?? 0)])));
 }
 
+// Taking a job is one step: out of the queue and marked running together, and only if nobody changed
+// it since it was read (compare-and-set on its JSON; another worker, a cancel). In two steps (ZPOPMIN,
+// then the write), a queue-manager stopped or a Redis gone between them left the job "pending" in no
+// queue: never served, as resilience.queue-manager-restart saw once (CI47).
+const TAKE = `
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) == false or redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+return 1`;
+
 /** Takes the next pending job for a worker and marks it running. */
 async function takeNext(worker: string): Promise<Job | null> {
   for (let attempt = 0; attempt < 10; attempt++) {
-    let id: string | undefined;
-    if (MODE === 'round_robin' && !FAULT_ROUND_ROBIN_AS_FIFO) {
-      id = await roundRobinCandidate();
-      if (id && (await redis.zrem(K.pending, id)) === 0) continue; // another worker took it first
-    } else {
-      id = (await redis.zpopmin(K.pending))[0]; // fifo and priority: the lowest score, atomically
-    }
+    const id = MODE === 'round_robin' && !FAULT_ROUND_ROBIN_AS_FIFO
+      ? await roundRobinCandidate()
+      : (await redis.zrange(K.pending, 0, 0))[0]; // fifo and priority: the lowest score
     if (!id) return null;
     const job = await locked(id, async () => {
-      const j = await getJob(id);
-      if (!j || j.status !== 'pending') return null; // cancelled while we popped it
+      const raw = await redis.get(K.job(id));
+      const j = raw ? (JSON.parse(raw) as Job) : null;
+      if (!j || j.status !== 'pending') { await redis.zrem(K.pending, id); return null; } // not waiting after all: out of the queue
       Object.assign(j, { status: 'running', started_at: now(), worker_id: worker });
-      await exec(redis.multi().set(K.job(id), JSON.stringify(j)).zadd(K.running, epochSeconds(j.started_at!), id));
-      return j;
+      const took = await redis.eval(TAKE, 3, K.pending, K.job(id), K.running, id, raw!, JSON.stringify(j), epochSeconds(j.started_at!));
+      return took === 1 ? j : null; // another worker (or a cancel) was first: the next one
     });
     if (job) return job;
   }

@@ -1,6 +1,7 @@
-// The stand-in queue-manager stops as uvicorn does: requests in flight are answered before it exits.
-// Exiting at once lost a job in CI47: a next-job stopped between its ZPOPMIN and its write left the
-// job "pending" in no queue, never served, and resilience.queue-manager-restart said so.
+// The stand-in queue-manager against a real Redis: what the contract asks of its queue under
+// concurrency and a restart. In CI47 it lost a job: a next-job stopped between its ZPOPMIN and its
+// write left the job "pending" in no queue, never served, and resilience.queue-manager-restart said so.
+// Now taking a job is one compare-and-set, and it stops as uvicorn does (requests in flight answered).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execa } from 'execa';
 import net from 'node:net';
@@ -23,7 +24,7 @@ async function healthy(deadlineMs: number) {
   throw new Error('the queue-manager did not answer /health');
 }
 
-describe('queue-manager stand-in: stopping', () => {
+describe('queue-manager stand-in', () => {
   beforeAll(async () => {
     await execa('docker', ['network', 'create', ...labels, name('net')]);
     await execa('docker', ['run', '-d', ...labels, '--network', name('net'), '--name', name('redis'), imageName('redis'),
@@ -63,5 +64,30 @@ describe('queue-manager stand-in: stopping', () => {
     await healthy(30_000);
     const job = await (await fetch(`http://127.0.0.1:${port}/api/jobs/${id}`)).json() as { status: string };
     expect(job.status).toBe('pending');
+  }, 60_000);
+
+  it('hands each waiting job to exactly one of many workers polling at once, and leaves none waiting', async () => {
+    const url = (p: string) => `http://127.0.0.1:${port}${p}`;
+    const ids = await Promise.all(Array.from({ length: 24 }, async (_, i) => {
+      const r = await fetch(url('/api/jobs'), { method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ user_id: `comfy-verify-take-${i % 5}`, workflow: { '1': { class_type: 'EmptyImage', inputs: {} } }, priority: i % 3 }) });
+      return ((await r.json()) as { id: string }).id;
+    }));
+    const taken: { id: string; worker: string }[] = [];
+    // 8 workers, each polling until it is handed nothing
+    await Promise.all(Array.from({ length: 8 }, async (_, w) => {
+      for (;;) {
+        const { job } = await (await fetch(url(`/api/workers/next-job?worker_id=w${w}`))).json() as { job: { id: string } | null };
+        if (!job) return;
+        taken.push({ id: job.id, worker: `w${w}` });
+      }
+    }));
+    // (a job left waiting by the test before is handed out too: each once)
+    expect(new Set(taken.map((t) => t.id)).size).toBe(taken.length);
+    expect(taken.map((t) => t.id).filter((id) => ids.includes(id)).sort()).toEqual([...ids].sort());
+    for (const t of taken) {
+      const j = await (await fetch(url(`/api/jobs/${t.id}`))).json() as { status: string; worker_id: string };
+      expect(j).toMatchObject({ status: 'running', worker_id: t.worker });
+    }
   }, 60_000);
 });
