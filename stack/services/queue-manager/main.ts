@@ -420,8 +420,8 @@ const server = clearedAtStart.then(() => {
 console.log(`queue-manager ${VERSION}: mode=${MODE} max_depth=${MAX_DEPTH} job_timeout=${JOB_TIMEOUT}s priority=${ENABLE_PRIORITY}`);
 
 // Stopped as uvicorn stops: no new connections, WebSocket clients told the service restarts (1012),
-// and the requests in flight finish first. Exiting at once lost a job: a next-job stopped between
-// its ZPOPMIN and its write left the job "pending" in no queue, never served (CI47). Bounded below
+// and the requests in flight finish first: a client whose request was accepted gets its answer
+// (exiting at once cut a next-job off mid-take in CI47, before taking was one step). Bounded below
 // `docker stop`'s grace of 2 s (the disruption checks' restart).
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
