@@ -16,7 +16,9 @@ const labels = Object.entries(labelsFor(runId)).flatMap(([k, v]) => ['--label', 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let port = 0;
 
+/** Once (re)started: its published port (a new one after each start), and /health answering. */
 async function healthy(deadlineMs: number) {
+  port = Number((await execa('docker', ['port', name('qm'), '3000/tcp'])).stdout.split('\n')[0].split(':').pop());
   for (const deadline = Date.now() + deadlineMs; Date.now() < deadline; await sleep(100)) {
     const ok = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
     if (ok) return;
@@ -31,7 +33,6 @@ describe('queue-manager stand-in', () => {
       'redis-server', '--requirepass', 'pw', '--bind', '0.0.0.0', '--protected-mode', 'no']);
     await execa('docker', ['run', '-d', ...labels, '--network', name('net'), '--name', name('qm'), '-p', '127.0.0.1::3000',
       '-e', `REDIS_HOST=${name('redis')}`, '-e', 'REDIS_PORT=6379', '-e', 'REDIS_PASSWORD=pw', '-e', 'PORT=3000', imageName('queue-manager')]);
-    port = Number((await execa('docker', ['port', name('qm'), '3000/tcp'])).stdout.split('\n')[0].split(':').pop());
     await healthy(30_000);
   }, 60_000);
   afterAll(() => removeByLabel({ runId }));
@@ -60,7 +61,6 @@ describe('queue-manager stand-in', () => {
     expect(await closed).toBe(1012);
     const id = /"id":"([^"]+)"/.exec(answer)![1];
     await execa('docker', ['start', name('qm')]);
-    port = Number((await execa('docker', ['port', name('qm'), '3000/tcp'])).stdout.split('\n')[0].split(':').pop());
     await healthy(30_000);
     const job = await (await fetch(`http://127.0.0.1:${port}/api/jobs/${id}`)).json() as { status: string };
     expect(job.status).toBe('pending');
