@@ -63,8 +63,9 @@ export class Sink {
   }
 }
 
+// What a threshold may aggregate, by metric type (https://grafana.com/docs/k6/latest/using-k6/thresholds/#aggregation-methods-by-type).
 const AGG_BY_TYPE: Record<MetricType, RegExp> = {
-  trend: /^(avg|min|max|med|count|p\(\d+(\.\d+)?\))$/, counter: /^(count|rate)$/, rate: /^rate$/, gauge: /^(value|min|max)$/,
+  trend: /^(avg|min|max|med|p\(\d+(\.\d+)?\))$/, counter: /^(count|rate)$/, rate: /^rate$/, gauge: /^value$/,
 };
 
 export interface Threshold {

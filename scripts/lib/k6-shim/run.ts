@@ -124,7 +124,10 @@ async function run(
     onUnsupported: (what) => { unsupported ??= what; stopAll('threshold', `the script uses ${what}, which this runner does not implement`); },
     onAbort: (reason) => { aborted ??= reason; stopAll('threshold', `test aborted: ${reason}`); },
   };
-  const rt: Runtime = { hub, live, env, stopped, onStop, tags: {}, emit: (metric, type, value, tags) => registry.add({ metric, type, value, tags, time: Date.now() }) };
+  const rt: Runtime = {
+    hub, live, env, stopped, onStop, tags: {}, emit: (metric, type, value, tags) => registry.add({ metric, type, value, tags, time: Date.now() }),
+    allocate: (n) => hub.state.set('vusInitialized', (live.vusMax += n)),
+  };
   const fail = (exitCode: number, error: string) => ({ exitCode, error, data: emptyData(), outputs: {}, failedThresholds: [], durationMs: Date.now() - t0 });
   const scriptDir = dirname(resolve(o.script));
   const vus: VUHandle[] = [];
@@ -150,8 +153,9 @@ async function run(
     scenarios = consolidate(options);
     rt.tags = (options.tags ?? {}) as Tags;
     // An invalid threshold is invalid configuration (k6: exit 104), not a script exception.
-    try { registry.setThresholds((options.thresholds ?? {}) as never); } catch (e) { throw new ConfigError(errorText(e)); }
-    registry.evaluate(0); // unknown metrics or aggregations fail now, not after the run
+    // So is one on a metric that does not exist or with an aggregation its type does not have
+    // (https://grafana.com/docs/k6/latest/using-k6/thresholds/#aggregation-methods-by-type): refused now, not after the run.
+    try { registry.setThresholds((options.thresholds ?? {}) as never); registry.evaluate(0); } catch (e) { throw new ConfigError(errorText(e)); }
   } catch (e) {
     closeAll();
     return fail(e instanceof ConfigError ? K6_EXIT.invalidConfig : K6_EXIT.scriptException, errorText(e));
@@ -170,11 +174,14 @@ async function run(
     closeAll();
     return fail(K6_EXIT.scriptException, `init: ${errorText(e)}`);
   }
+  // vus_max as k6 counts it: every VU of the other executors, an arrival-rate scenario's preAllocatedVUs
+  // (it adds the rest of its pool, up to maxVUs, only when an iteration finds none of them idle).
+  rt.allocate(scenarios.reduce((n, s) => n + (s.executor.endsWith('arrival-rate') ? s.preAllocatedVUs : maxVUs(s)), 0) - live.vusMax);
 
   let setupData: unknown;
   live.phase = 'setup';
   if (main.has('setup')) {
-    const r = await within(main, main.run('setup', undefined), options.setupTimeout, 'setupTimeout');
+    const r = await lifecycle(rt, main, 'setup', undefined, options.setupTimeout);
     if (r.how !== 'ok') { closeAll(); return fail(K6_EXIT.scriptException, `setup: ${r.error ?? 'interrupted'}`); }
     setupData = clone(r.value);
   }
@@ -183,24 +190,29 @@ async function run(
   live.startedAt = Date.now();
   hub.state.set('testStart', live.startedAt);
   const elapsed = () => Date.now() - live.startedAt;
+  const sampleVUs = () => { rt.emit('vus', 'gauge', live.vusActive, {}); rt.emit('vus_max', 'gauge', live.vusMax, {}); };
   const tick = setInterval(() => {
-    rt.emit('vus', 'gauge', live.vusActive, {});
-    rt.emit('vus_max', 'gauge', vus.length, {});
+    sampleVUs();
     const broken = registry.abortingNow(elapsed(), elapsed() / 1000);
     if (broken.length) stopAll('threshold', `thresholds crossed (abortOnFail): ${broken.join('; ')}`);
   }, 1_000);
   let offset = 0;
-  await Promise.all(scenarios.map((s, index) => {
+  const running = Promise.all(scenarios.map((s, index) => {
     const mine = vus.slice(offset, (offset += maxVUs(s)));
     return runScenario(rt, s, index, mine, setupData);
   }));
+  // Once the scenarios have activated their first VUs (synchronously, after a resolved startTime of 0),
+  // and before any iteration can have ended (that needs a message from its thread): a run shorter
+  // than the 1 s tick has its vus and vus_max too, as in k6.
+  setImmediate(sampleVUs);
+  await running;
   clearInterval(tick);
   const durationMs = elapsed();
 
   live.phase = 'teardown';
   let error: string | undefined;
   if (main.has('teardown')) {
-    const r = await within(main, main.run('teardown', clone(setupData)), options.teardownTimeout, 'teardownTimeout');
+    const r = await lifecycle(rt, main, 'teardown', clone(setupData), options.teardownTimeout);
     if (r.how !== 'ok') error = `teardown: ${r.error ?? 'interrupted'}`;
   }
   // "No sample at all" is judged only on a run that ran its course: a stopped one is told as stopped.
@@ -231,13 +243,18 @@ async function run(
   return { exitCode, error, data, outputs, failedThresholds, durationMs };
 }
 
-/** setup and teardown get options.setupTimeout / teardownTimeout (k6: 60 s each), then are interrupted. */
-async function within(vu: VUHandle, run: Promise<RunOutcome>, limit: unknown, name: string): Promise<RunOutcome> {
+/** setup and teardown get options.setupTimeout / teardownTimeout (k6: 60 s each), then are interrupted.
+ *  Each that completes emits an iteration_duration in its implicit group, as k6's do
+ *  (https://grafana.com/docs/k6/latest/using-k6/workaround-iteration-duration/). */
+async function lifecycle(rt: Runtime, vu: VUHandle, fn: 'setup' | 'teardown', arg: unknown, limit: unknown): Promise<RunOutcome> {
   const ms = parseDuration(limit as string | undefined, 60_000);
   let late = false;
+  const t0 = Date.now();
   const timer = setTimeout(() => { late = true; vu.interrupt(); }, ms);
-  const r = await run.finally(() => clearTimeout(timer));
-  return late ? { how: 'error', error: `exceeded ${name} (${ms / 1000} s)` } : r;
+  const r = await vu.run(fn, arg).finally(() => clearTimeout(timer));
+  if (late) return { how: 'error', error: `exceeded ${fn}Timeout (${ms / 1000} s)` };
+  if (r.how === 'ok') rt.emit('iteration_duration', 'trend', Date.now() - t0, { ...rt.tags, group: `::${fn}` });
+  return r;
 }
 
 async function compile(script: string): Promise<{ code: string; filename: string }> {
@@ -278,7 +295,8 @@ function scenarioDefinitions(options: Record<string, unknown>): Record<string, R
     const vus = options.vus ?? 1;
     if (options.stages) raw = { default: { executor: 'ramping-vus', startVUs: vus, stages: options.stages } };
     else if (options.iterations) raw = { default: { executor: 'shared-iterations', vus, iterations: options.iterations, ...(options.duration ? { maxDuration: options.duration } : {}) } };
-    else raw = { default: options.duration ? { executor: 'constant-vus', vus, duration: options.duration } : { executor: 'per-vu-iterations', vus: 1, iterations: 1 } };
+    // Neither: one iteration of one VU, as shared-iterations' defaults (vus 1, iterations 1).
+    else raw = { default: options.duration ? { executor: 'constant-vus', vus, duration: options.duration } : { executor: 'shared-iterations', vus: 1, iterations: 1 } };
   }
   return raw;
 }
@@ -310,7 +328,8 @@ function consolidate(options: Record<string, unknown>): Scenario[] {
 }
 
 const EXECUTORS: Scenario['executor'][] = ['per-vu-iterations', 'shared-iterations', 'constant-vus', 'ramping-vus', 'constant-arrival-rate', 'ramping-arrival-rate'];
-// Arrival-rate pools are allocated up front (k6 adds VUs up to maxVUs as needed; vus_max shows the pool).
+// Arrival-rate pools are initialised up front, up to maxVUs (k6 initialises those past preAllocatedVUs
+// when they are needed; vus_max counts them from then on here too).
 const maxVUs = (s: Scenario) => (s.executor === 'ramping-vus' ? Math.max(s.startVUs, ...s.stages.map((x) => x.target))
   : s.executor.endsWith('arrival-rate') ? Math.max(s.preAllocatedVUs, s.maxVUsOpt) : s.vus);
 const totalMs = (s: Scenario) =>
@@ -342,6 +361,8 @@ interface Runtime {
   emit: (metric: string, type: MetricType, value: number, tags: Tags) => void;
   /** options.tags: on the runner's own samples too (iterations, iteration_duration, dropped_iterations) */
   tags: Tags;
+  /** n more VUs count as initialised (vus_max, exec.instance.vusInitialized) */
+  allocate: (n: number) => void;
 }
 const scenarioTags = (rt: Runtime, s: Scenario): Tags => ({ ...rt.tags, ...s.tags, scenario: s.name });
 
@@ -367,7 +388,9 @@ const activeVUs = (rt: Runtime, d: number) => rt.hub.state.set('vusActive', (rt.
 
 /** constant-arrival-rate and ramping-arrival-rate (https://grafana.com/docs/k6/latest/using-k6/scenarios/executors/):
  *  iterations start at the rate, whatever the system's response, each on an idle VU of the pool; with
- *  none idle it is dropped (dropped_iterations). The rate ramps linearly within each stage. */
+ *  none idle it is dropped (dropped_iterations). The rate ramps linearly within each stage. The
+ *  preAllocatedVUs are active for the whole scenario; the pool's others (up to maxVUs) are activated,
+ *  and counted in vus_max, the first time an iteration finds no idle VU. */
 async function runArrivalRate(rt: Runtime, s: Scenario, index: number, vus: VUHandle[], data: unknown): Promise<void> {
   const start = Date.now();
   const end = start + totalMs(s);
@@ -376,14 +399,14 @@ async function runArrivalRate(rt: Runtime, s: Scenario, index: number, vus: VUHa
   const sc = scenarioContext(rt, s, index, () => Math.min(1, (Date.now() - start) / totalMs(s)));
   const busy = new Map<number, Promise<void>>();
   const counts = new Map<number, number>();
+  let allocated = Math.min(s.preAllocatedVUs, vus.length);
+  activeVUs(rt, +allocated);
   const one = async (i: number) => {
     const n = counts.get(i) ?? 0;
     counts.set(i, n + 1);
-    activeVUs(rt, +1);
     try {
       await iteration(rt, s, sc.ctx, vus[i], data, n, iterationInTest++);
     } finally {
-      activeVUs(rt, -1);
       busy.delete(i);
     }
   };
@@ -393,7 +416,8 @@ async function runArrivalRate(rt: Runtime, s: Scenario, index: number, vus: VUHa
     due += (rateAt(last - start) + rateAt(now - start)) / 2 * (now - last) / s.timeUnitMs; // the rate's integral
     last = now;
     for (; begun < Math.floor(due + 1e-9); begun++) {
-      const idle = vus.findIndex((_, i) => !busy.has(i));
+      let idle = vus.findIndex((_, i) => i < allocated && !busy.has(i));
+      if (idle < 0 && allocated < vus.length) { idle = allocated++; activeVUs(rt, +1); rt.allocate(1); }
       if (idle < 0) { rt.emit('dropped_iterations', 'counter', 1, scenarioTags(rt, s)); continue; }
       busy.set(idle, one(idle));
     }
@@ -402,6 +426,7 @@ async function runArrivalRate(rt: Runtime, s: Scenario, index: number, vus: VUHa
   const grace = setTimeout(() => { for (const i of busy.keys()) vus[i].interrupt(); }, s.gracefulStopMs);
   while (busy.size) await Promise.race([...busy.values()]);
   clearTimeout(grace);
+  activeVUs(rt, -allocated);
   offStop();
   sc.stop();
 }

@@ -348,7 +348,7 @@ describe('running scripts', () => {
       import http from 'k6/http';
       http.setResponseCallback(http.expectedStatuses(404, { min: 200, max: 299 }));
       export const options = { scenarios: { s: { executor: 'per-vu-iterations', vus: 1, iterations: 1 } },
-        thresholds: { http_req_failed: ['rate==0.5'], 'http_req_duration{expected_response:true}': ['count==1'] } };
+        thresholds: { http_req_failed: ['rate==0.5'], 'http_reqs{expected_response:true}': ['count==1'] } };
       export default async function () {
         await http.asyncRequest('GET', 'http://${base}/missing');                                     // 404: expected now
         await http.asyncRequest('GET', 'http://${base}/missing', null, { responseCallback: http.expectedStatuses(200) }); // not here
@@ -378,8 +378,8 @@ describe('running scripts', () => {
       import { group, check, fail } from 'k6';
       import { Counter } from 'k6/metrics';
       const after = new Counter('after_fail');
-      export const options = { vus: 1, iterations: 3,
-        thresholds: { 'checks{group:::outer::inner}': ['rate==1'], 'group_duration{group:::outer}': ['count==3'], 'checks{group:}': ['rate==0'] } };
+      export const options = { vus: 1, iterations: 3, summaryTrendStats: ['count', 'max'],
+        thresholds: { 'checks{group:::outer::inner}': ['rate==1'], 'group_duration{group:::outer}': ['max>=0'], 'checks{group:}': ['rate==0'] } };
       export default function () {
         group('outer', () => { group('inner', () => { check(1, { 'one is one': (x) => x === 1 }); }); });
         check(0, { 'root check': (x) => x === 1 });
@@ -392,6 +392,7 @@ describe('running scripts', () => {
     expect(r.failedThresholds).toEqual([]);
     expect(r.data.metrics.after_fail.values.count).toBe(1);
     expect(r.data.metrics.group_duration.values.max).toBeGreaterThanOrEqual(0);
+    expect(r.data.metrics['group_duration{group:::outer}'].values.count).toBe(3);
   });
 
   // https://grafana.com/docs/k6/latest/using-k6/k6-options/reference/#max-redirects (default 10) and

@@ -172,9 +172,13 @@ export class VU {
       // k6 empties the VU's cookie jar for every iteration unless options.noCookiesReset.
       if (!this.shared.options.noCookiesReset) this.jar = new CookieJar();
     }
+    // k6 runs setup and teardown in implicit groups: what they emit is tagged group "::setup" / "::teardown".
+    const implicitGroup = !scenario && (fnName === 'setup' || fnName === 'teardown');
+    if (implicitGroup) this.groupPath = `::${fnName}`;
     const t0 = Date.now();
     const min = scenario ? parseDuration(this.shared.options.minIterationDuration as string | undefined, 0) : 0;
     return this.invoke(fnName, arg, quiet).then(async (r) => {
+      if (implicitGroup) this.groupPath = '';
       if (scenario) this.iterationInInstance++;
       // options.minIterationDuration: a shorter iteration waits out the rest (interruptible).
       if (r.how === 'ok' && Date.now() - t0 < min) try { this.shared.sleepSync(min - (Date.now() - t0)); } catch { return { ...r, how: 'interrupted' as const }; }
