@@ -114,9 +114,12 @@ export function readDeployment(model: ComposeModel, env: Record<string, string>)
   const svc = model.services;
   const users = Object.keys(svc).filter((n) => /^user\d{3}$/.test(n)).sort();
   if (!users.length) throw new HarnessError('the compose project has no user services (user001, user002, …)', 'point --compose at the platform\'s docker-compose.yml (it includes the users file)');
-  const qmEnv = svc['queue-manager']?.environment ?? {};
-  const adminEnv = svc.admin?.environment ?? {};
-  const redisCmd = svc.redis?.command ?? [];
+  // `compose config` writes a literal $ as $$ (so its output reads back the same); the services get one.
+  const unescape = <T extends string | null>(v: T): T => (typeof v === 'string' ? v.replace(/\$\$/g, '$') : v) as T;
+  const envOf = (e: Record<string, string | null> | undefined) => Object.fromEntries(Object.entries(e ?? {}).map(([k, v]) => [k, unescape(v)]));
+  const qmEnv = envOf(svc['queue-manager']?.environment);
+  const adminEnv = envOf(svc.admin?.environment);
+  const redisCmd = (svc.redis?.command ?? []).map(unescape);
   const pass = redisCmd[redisCmd.indexOf('--requirepass') + 1];
   const redisPassword = qmEnv.REDIS_PASSWORD ?? (redisCmd.includes('--requirepass') ? pass : undefined) ?? '';
   const redisBind = svc.redis?.ports?.find((p) => p.target === CONTRACT.redisPort)?.host_ip ?? '';
