@@ -13,3 +13,7 @@ export function parseEnvFile(text: string): Record<string, string> {
   }
   return out;
 }
+
+/** The secrets as the platform repository's .env.example has them: what a copied .env still holds when
+ *  the guide's Step 1 (openssl rand) was skipped. Public text, never a password to accept. */
+export const PLATFORM_ENV_EXAMPLE: Readonly<Record<string, string>> = { REDIS_PASSWORD: 'changeme_secure_password', ADMIN_PASSWORD: 'changeme_admin_password' };

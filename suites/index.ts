@@ -7,6 +7,7 @@ import { websocketChecks } from './websocket.ts';
 import { tlsChecks } from './tls.ts';
 import { exposureChecks } from './exposure.ts';
 import { redisChecks } from './redis.ts';
+import { secretsChecks } from './secrets.ts';
 import { isolationChecks } from './isolation.ts';
 import { accessChecks } from './access.ts';
 import { jobsChecks } from './jobs.ts';
@@ -21,6 +22,7 @@ export const SUITES: { name: SuiteName; title: string; checks: Check[] }[] = [
   { name: 'tls', title: 'TLS', checks: tlsChecks },
   { name: 'exposure', title: 'Port exposure', checks: exposureChecks },
   { name: 'redis', title: 'Redis', checks: redisChecks },
+  { name: 'secrets', title: 'Secrets (guide Step 1)', checks: secretsChecks },
   { name: 'isolation', title: 'User isolation', checks: isolationChecks },
   { name: 'access', title: 'Participant access', checks: accessChecks },
   { name: 'jobs', title: 'Jobs end to end', checks: jobsChecks },

@@ -3,12 +3,12 @@ import { HarnessError, step, bold, dim, EXIT } from '../lib/ui.ts';
 import { ensureReady } from '../lib/ready.ts';
 import { parseModes, parseUsers, parseNginxSource, type Command } from '../lib/args.ts';
 import { localTopology, startLocalStack, generateUserPasswords } from '../../stack/run.ts';
-import { describeStack, type StackDescriptor } from '../../stack/stack.ts';
+import { describeStack } from '../../stack/stack.ts';
 import { startComposeStack } from '../../stack/compose/compose-stack.ts';
 import type { ComposeInput } from '../../stack/compose/project.ts';
 import { SUITES, ALL_CHECKS } from '../../suites/index.ts';
 import { runChecks } from '../../suites/lib/check.ts';
-import { localTarget } from '../../suites/lib/local-target.ts';
+import { localTarget, type TargetStack } from '../../suites/lib/local-target.ts';
 import { buildReport, exitCode, resultLine, rootCauses, summary, writeReports, type DeploymentNotes, type ModeResult, type RootCause } from '../lib/report.ts';
 import { Watcher } from '../../suites/lib/watch.ts';
 import { existsSync, readFileSync } from 'node:fs';
@@ -64,7 +64,7 @@ async function run(args: string[]): Promise<number> {
     // A service that does not start (an nginx refusing its configuration, a compose service that
     // exits) is the deployment's finding (NO-GO), not the harness's: the rest comes up, and every
     // check that needs it is blocked by it, with its own last words.
-    let stack: { notStarted: Map<string, string[]>; describe(): StackDescriptor; stop(): Promise<void> };
+    let stack: { notStarted: Map<string, string[]>; describe(): TargetStack; stop(): Promise<void> };
     if (compose) {
       step(`${bold(mode + '-nginx mode')}: bringing up your compose project ${compose.file}`);
       const cs = await startComposeStack({ ...compose, mode, nginxSource }, (m) => step(m));

@@ -38,7 +38,8 @@ export interface ComposeStack {
   changes: Change[];
   /** compose's own warnings (an unset variable defaulting to a blank string, …) */
   warnings: string[];
-  describe(): StackDescriptor;
+  /** with the project's .env and the .env.example beside it, for the checks that read them */
+  describe(): StackDescriptor & { envFiles: { env: string; example: string } };
   stop(): Promise<void>;
 }
 
@@ -101,9 +102,10 @@ export async function startComposeStack(input: ComposeInput & { mode: NginxMode;
   const names: Record<string, string> = {};
   for (const [svc, name] of containers) names[logicalName(svc)] ??= name;
   const base = describeStack(harness as Stack);
-  const descriptor: StackDescriptor = {
+  const descriptor: ReturnType<ComposeStack['describe']> = {
     ...base, users: dep.users.length, secrets: dep.secrets, queue: dep.queue,
     containers: Object.fromEntries(Object.entries(names)),
+    envFiles: { env: envFile ?? `${dirname(file)}/.env`, example: `${dirname(envFile ?? file)}/.env.example` },
     ...(base.ssh ? { ssh: { ...base.ssh, containers: names } } : {}),
   };
   return {

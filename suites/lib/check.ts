@@ -4,7 +4,7 @@ import type { Target, Capability } from './target.ts';
 import { BlockedError, PageGuard, blockedText, neverStartedEvidence, watchedTarget, type Watcher } from './watch.ts';
 
 export type Status = 'pass' | 'warn' | 'fail' | 'skip';
-export type SuiteName = 'health' | 'routing' | 'websocket' | 'tls' | 'exposure' | 'redis' | 'isolation' | 'access' | 'jobs' | 'browser' | 'host' | 'resilience';
+export type SuiteName = 'health' | 'routing' | 'websocket' | 'tls' | 'exposure' | 'redis' | 'secrets' | 'isolation' | 'access' | 'jobs' | 'browser' | 'host' | 'resilience';
 
 export interface EvidenceItem {
   label: string;

@@ -4,7 +4,7 @@
 // only over SSH (--ssh); restarting containers only with --allow-disruption. A quick TCP connect first, so an unreachable target is one line, not 40 failures.
 import net from 'node:net';
 import { hostname } from 'node:os';
-import { createTarget, selfVantage, type Target } from './target.ts';
+import { createTarget, selfVantage, type Target, type PlatformFiles } from './target.ts';
 import { sshHost } from './ssh-host.ts';
 import { dockerServiceControl } from './service-control.ts';
 import { HarnessError } from '../../stack/errors.ts';
@@ -60,6 +60,7 @@ export async function openRemoteTarget(c: RemoteConfig): Promise<Target> {
     services: c.allowDisruption && ssh && c.ssh
       ? dockerServiceControl({ where: `docker stop / docker start on ${ssh.where}`, run: ssh.run, container: (svc) => `${c.ssh!.containerPrefix}${svc}` })
       : undefined,
+    ...(ssh ? { files: hostFiles(ssh.run, c.layout.outputsDir, ssh.where) } : {}),
   });
   const close = target.close;
   target.close = async () => { await close(); await ssh?.close(); };
@@ -84,4 +85,19 @@ async function preflight(c: RemoteConfig): Promise<void> {
   };
   throw new HarnessError(`cannot reach ${c.url}: ${why[err.code ?? ''] ?? err.message}`,
     c.resolve ? 'is the platform up at that address?' : 'check the domain, or aim at an address with --resolve IP');
+}
+
+/** The platform directory's .env and .env.example on the host (the guide's /home/dev/projects/comfyui,
+ *  the directory above data/outputs), read with cat over SSH. */
+export function hostFiles(run: (cmd: string[]) => Promise<{ exitCode: number; stdout: string; stderr: string }>, outputsDir: string, where: string): PlatformFiles {
+  const dir = outputsDir.replace(/\/+$/, '').replace(/\/data\/outputs$/, '');
+  return {
+    where: `the platform directory ${dir} on ${where}`, envPath: `${dir}/.env`, examplePath: `${dir}/.env.example`,
+    async read(path) {
+      const r = await run(['cat', '--', path]);
+      if (r.exitCode === 0) return r.stdout;
+      if (/No such file/i.test(r.stderr)) return undefined;
+      throw new Error(`cat ${path}: ${r.stderr.trim().split('\n').pop() || `exit code ${r.exitCode}`}`);
+    },
+  };
 }

@@ -101,6 +101,17 @@ export interface HostAccess {
   inspect(services: string[], format: string): Promise<{ exitCode: number; stdout: string; stderr: string }>;
 }
 
+/** The platform's configuration files where the harness can read them (a compose project's own .env,
+ *  or the host's platform directory over SSH): its .env and the .env.example it was copied from. */
+export interface PlatformFiles {
+  /** one line saying where they are, for the evidence */
+  where: string;
+  envPath: string;
+  examplePath: string;
+  /** a file's text; undefined when there is no such file (any other failure throws) */
+  read(path: string): Promise<string | undefined>;
+}
+
 export interface TlsProbe {
   ok: boolean;
   protocol?: string | null;
@@ -131,6 +142,8 @@ export interface Target {
   host?: HostAccess;
   /** present with the 'disrupt' capability */
   services?: ServiceControl;
+  /** the platform's .env and .env.example, when the harness can read them */
+  files?: PlatformFiles;
   /** each participant's workspace password (--user-credentials; the local stack's with --user-auth) */
   userCredentials(): Readonly<Record<string, string>> | undefined;
   request(path: string, o?: RequestOptions): Promise<HttpResult>;
@@ -162,6 +175,7 @@ export interface TargetSettings {
   host?: HostAccess;
   faults?: boolean;
   services?: ServiceControl;
+  files?: PlatformFiles;
   /** participants' workspace passwords; a function when they change under the target (faults) */
   userCredentials?: Record<string, string> | (() => Record<string, string> | undefined);
 }
@@ -209,7 +223,7 @@ export function createTarget(s: TargetSettings): Target {
   return {
     name: s.name, kind: s.kind, mode: s.mode, domain: s.domain, users: userList(s.users),
     publicAddress: s.resolveTo ?? s.domain, vpnAddress: s.vpnAddress, httpPort, httpsPort,
-    capabilities: caps, trustedCas: s.caPem ? [s.caPem] : [], secrets: s.secrets, queue: s.queue ?? {}, vantages: s.vantages, host: s.host, services: s.services,
+    capabilities: caps, trustedCas: s.caPem ? [s.caPem] : [], secrets: s.secrets, queue: s.queue ?? {}, vantages: s.vantages, host: s.host, services: s.services, files: s.files,
     userCredentials: creds,
 
     async request(path, o = {}) {
