@@ -1,5 +1,5 @@
 import { describe, it, expect, afterAll } from 'vitest';
-import { ServiceContainer } from './service-container.ts';
+import { ServiceContainer, tcpOpen } from './service-container.ts';
 import { execa } from 'execa';
 import { removeByLabel, countByLabel, labelsFor } from './labels.ts';
 import { BASE_IMAGE, describeTopology, service, type ServiceSpec } from '../topology.ts';
@@ -22,9 +22,12 @@ describe('ServiceContainer readiness', () => {
     expect(Date.now() - t0).toBeLessThan(10_000); // not the 60 s timeout
   });
 
-  it('is ready as soon as its port answers', async () => {
-    // a TCP port that opens after a second, on the host network (port chosen high and unlikely in use)
-    const c = await new ServiceContainer(spec('late', 'sleep 1; exec nc -lk 47913', { tcp: 47913 }), runId, () => '').startService();
+  it('is ready once its port answers, not before', async () => {
+    // A port that opens a second after the container starts, on the default bridge (no host port).
+    const t0 = Date.now();
+    const c = await new ServiceContainer({ ...spec('late', 'sleep 1; exec nc -lk 8188', { tcp: 8188 }), hostNetwork: false }, runId, () => '').startService();
+    expect(Date.now() - t0, 'ready before its port could answer').toBeGreaterThanOrEqual(1_000);
+    await expect(tcpOpen(await c.ip(), 8188)).resolves.toBeUndefined();
     await c.stop();
   });
 

@@ -7,17 +7,24 @@ import { defineCheck, runChecks, type CheckResult } from './check.ts';
 import type { Target, HttpResult } from './target.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Polls cond every 10 ms until it holds (a test's own timeout bounds it). */
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await sleep(10);
+}
 
-/** A target whose services answer at once, or, once frozen, never (the request times out). */
+/** A target whose services answer at once, or, once frozen, never (the request times out).
+ *  `asked` counts the requests each service was sent: the tests wait for the watcher's probes by it. */
 function fakeTarget(o: { restartable?: boolean } = {}) {
   const frozen = new Set<string>();
   const restarted: string[] = [];
+  const asked = new Map<string, number>();
   const users = ['user001', 'user002'];
   const t = {
     name: 'fake', kind: 'local', domain: 'example.test', users, publicAddress: '127.0.0.1', httpPort: 80, httpsPort: 443,
     capabilities: new Set(['write']), trustedCas: [], secrets: { adminUsername: 'admin' }, queue: {}, vantages: {},
     async request(path: string, ro: { timeoutMs?: number } = {}): Promise<HttpResult> {
       const s = serviceOf(path, users);
+      asked.set(s, (asked.get(s) ?? 0) + 1);
       if (frozen.has(s)) {
         await sleep(ro.timeoutMs ?? 15_000);
         throw new Error('Headers Timeout Error');
@@ -32,7 +39,8 @@ function fakeTarget(o: { restartable?: boolean } = {}) {
     close: async () => {},
     ...(o.restartable ? { services: { where: 'fake', restart: async (s: string[]) => { restarted.push(...s); s.forEach((x) => frozen.delete(x)); return []; } } } : {}),
   } as unknown as Target;
-  return { t, frozen, restarted };
+  const askedOf = (s: string) => asked.get(s) ?? 0;
+  return { t, frozen, restarted, askedOf };
 }
 
 describe('serviceOf', () => {
@@ -55,7 +63,7 @@ describe('the watcher', () => {
     w.note('websocket.api-upgrade', 'started');
     frozen.add('queue-manager');
     const t0 = Date.now();
-    for (const deadline = Date.now() + 3_000; !w.dark('queue-manager') && Date.now() < deadline;) await sleep(20);
+    await until(() => !!w.dark('queue-manager'));
     w.stop();
     const o = w.dark('queue-manager')!;
     expect(o, 'declared dark').toBeDefined();
@@ -67,11 +75,11 @@ describe('the watcher', () => {
   });
 
   it('a service that never answered is not an outage (its own checks say why)', async () => {
-    const { t, frozen } = fakeTarget();
+    const { t, frozen, askedOf } = fakeTarget();
     frozen.add('admin');
     const w = new Watcher(t, { intervalMs: 30, probeTimeoutMs: 100 });
     await w.start();
-    await sleep(600);
+    await until(() => askedOf('admin') >= 5); // the watcher asked it, and it never answered
     w.stop();
     expect(w.outages()).toEqual([]);
   });
@@ -79,14 +87,16 @@ describe('the watcher', () => {
   it('checks that touch the dark service are blocked at once, the others pass, and a restart reruns the blocked ones', async () => {
     const { t, frozen, restarted } = fakeTarget({ restartable: true });
     const w = new Watcher(t, { intervalMs: 40, probeTimeoutMs: 200 });
+    let froze!: () => void;
+    const frozenNow = new Promise<void>((r) => (froze = r));
     const freezer = defineCheck({ id: 'websocket.freezer', suite: 'websocket', title: 'opens /ws, after which the queue-manager hangs',
-      async run(ctx) { await ctx.target.request('/api/health'); if (!restarted.length) frozen.add('queue-manager'); } });
+      async run(ctx) { await ctx.target.request('/api/health'); if (!restarted.length) frozen.add('queue-manager'); froze(); } });
     const api = (id: string) => defineCheck({ id, suite: 'jobs', title: id, timeoutMs: 20_000, async run(ctx) {
-      await sleep(1_200); // starts after the freeze
+      await frozenNow; // asks only once the queue-manager hangs
       const r = await ctx.target.request('/api/jobs', { timeoutMs: 15_000 });
       ctx.expect(r.status === 200, '200');
     } });
-    const admin = defineCheck({ id: 'health.admin-ok', suite: 'health', title: 'admin', async run(ctx) { await sleep(1_200); await ctx.target.request('/admin'); } });
+    const admin = defineCheck({ id: 'health.admin-ok', suite: 'health', title: 'admin', async run(ctx) { await frozenNow; await ctx.target.request('/admin'); } });
     await w.start();
     const t0 = Date.now();
     const seen: CheckResult[] = [];
@@ -129,15 +139,16 @@ describe('the watcher', () => {
   }, 20_000);
 
   it('a check that fails once its service is already dark gets its verdict at once (no wait on the dark one\'s probes)', async () => {
-    const { t, frozen } = fakeTarget();
+    const { t, frozen, askedOf } = fakeTarget();
     // Long probe timeouts: the dark service always has probes in flight, as the real one has.
     const w = new Watcher(t, { intervalMs: 100, probeTimeoutMs: 2_000 });
     const late = defineCheck({ id: 'jobs.late', suite: 'jobs', title: 'used the queue-manager, then fails for its own reason after it went dark', timeoutMs: 20_000,
       async run(ctx) {
         await ctx.target.request('/api/health');
         frozen.add('queue-manager');
-        while (!w.dark('queue-manager')) await sleep(20);
-        await sleep(700); // the next probes are in flight, none answered
+        await until(() => !!w.dark('queue-manager'));
+        const sentBefore = askedOf('queue-manager');
+        await until(() => askedOf('queue-manager') > sentBefore); // a probe sent since, in flight, unanswered
         failedAt = Date.now();
         ctx.fail('saw something wrong');
       } });
