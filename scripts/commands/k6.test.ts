@@ -1,7 +1,7 @@
 // `comfy-verify k6 run`: an operator's own k6 script on the built-in runner, with k6's exit codes and
 // k6 run's --vus/--iterations overrides, k6's JSON output and log lines. No network: the script only counts.
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -58,12 +58,37 @@ describe('comfy-verify k6 run', () => {
         for (const v of Object.values(l.data.tags)) expect(typeof v).toBe('string');
       }
     }
-    expect(declared.get('runs')).toMatchObject({ type: 'counter', contains: 'default' });
+    expect(declared.get('runs')).toMatchObject({ type: 'counter', contains: 'default', thresholds: ['count==4'], submetrics: null });
     expect(declared.get('iteration_duration')).toMatchObject({ type: 'trend', contains: 'time' });
     const samples: Sample[] = [];
     jsonReader((x) => samples.push(x)).push(readFileSync(file, 'utf8'));
     expect(samples.filter((x) => x.metric === 'runs').map((x) => [x.type, x.value])).toEqual(Array(4).fill(['counter', 1]));
     expect(samples.length).toBe(lines.filter((l) => l.type === 'Point').length);
+  });
+
+  it('--module URL=FILE runs a script that imports a remote module from a local copy; unmapped, it stops with 107 naming the URL', async () => {
+    const local = join(dir, 'utils.js');
+    writeFileSync(local, 'export const twice = (x) => 2 * x;\n');
+    const remote = join(dir, 'remote.js');
+    writeFileSync(remote, `
+      import { Counter } from 'k6/metrics';
+      import { twice } from 'https://jslib.k6.io/example/1.0.0/index.js';
+      const runs = new Counter('runs');
+      export const options = { thresholds: { runs: ['count==2'] } };
+      export default function () { runs.add(twice(1)); }
+    `);
+    const mapped = await k6(['run', '--module', `https://jslib.k6.io/example/1.0.0/index.js=${local}`, remote]);
+    expect(mapped.exitCode, mapped.all).toBe(0);
+    mkdirSync(join(dir, 'lib/1.0.0'), { recursive: true });
+    writeFileSync(join(dir, 'lib/1.0.0/index.js'), 'export const twice = (x) => x + 1;\n');
+    const byPrefix = await k6(['run', '--module', `https://jslib.k6.io/example/=${join(dir, 'lib')}/`, remote]);
+    expect(byPrefix.exitCode, byPrefix.all).toBe(0);
+    const unmapped = await k6(['run', remote]);
+    expect(unmapped.exitCode).toBe(107);
+    expect(unmapped.all).toContain('remote module https://jslib.k6.io/example/1.0.0/index.js: this runner fetches nothing; give a local copy with --module https://jslib.k6.io/example/1.0.0/index.js=FILE');
+    const bad = await k6(['run', '--module', 'jslib=utils.js', remote]);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.all).toMatch(/--module jslib=utils.js: expected URL=FILE/);
   });
 
   it('--log-format json writes k6\'s log lines; version says what it is (not k6)', async () => {

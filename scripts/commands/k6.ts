@@ -10,7 +10,7 @@ import { jsonOutput } from '../lib/k6-shim/json-output.ts';
 import { SHIM_VERSION } from '../lib/k6-shim/version.ts';
 
 const HELP = `comfy-verify k6 run [-e KEY=VALUE]... [--vus N] [--duration D] [--iterations N]
-                    [--out json=FILE] [-q] [--log-format text|json] SCRIPT
+                    [--out json=FILE] [--module URL=FILE]... [-q] [--log-format text|json] SCRIPT
 comfy-verify k6 version
   Runs a k6 script on comfy-verify's k6-compatible runner (README, "The k6 shim": what it supports;
   anything else stops the run and says what). -e sets __ENV; --vus, --duration and --iterations
@@ -18,6 +18,9 @@ comfy-verify k6 version
   every sample as k6's JSON output does; --log-format json writes log lines as JSON objects, as k6
   does; -q is accepted (there is no progress bar to hide). So it can stand in where a k6 binary is
   expected (the tests of load --engine k6), though it is not k6 (version says so).
+  Remote modules (https://jslib.k6.io/...) are never fetched: --module URL=FILE runs the script with
+  a local copy in its place (a URL ending in / maps everything under it to a directory); a remote
+  import not mapped stops the run (107) and names the URL. This flag is the runner's own, not k6's.
   Exit codes are k6's: 0 passed, 99 thresholds crossed, 104 invalid configuration,
   105 stopped (Ctrl-C), 107 script error or unsupported feature, 108 aborted by the script.`;
 
@@ -25,7 +28,7 @@ async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: {
     env: { type: 'string', short: 'e', multiple: true }, vus: { type: 'string', short: 'u' }, duration: { type: 'string', short: 'd' },
     iterations: { type: 'string', short: 'i' }, out: { type: 'string', short: 'o', multiple: true }, quiet: { type: 'boolean', short: 'q' },
-    'log-format': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    'log-format': { type: 'string' }, help: { type: 'boolean', short: 'h' }, module: { type: 'string', multiple: true },
   } });
   if (positionals[0] === 'version') return console.log(`${SHIM_VERSION} (a k6-compatible runner, not k6)`), EXIT.ok;
   if (values.help || positionals[0] !== 'run' || !positionals[1]) {
@@ -49,15 +52,23 @@ async function run(args: string[]): Promise<number> {
     if (!o.startsWith('json=') || o.length === 5) throw new HarnessError(`--out ${o}: this runner writes only json=FILE`);
     return resolve(o.slice(5));
   });
+  const modules: Record<string, string> = {};
+  for (const m of values.module ?? []) {
+    const i = m.indexOf('=');
+    const [url, file] = [m.slice(0, i), m.slice(i + 1)];
+    if (i < 1 || !/^https?:\/\/./.test(url) || !file) throw new HarnessError(`--module ${m}: expected URL=FILE (an http(s) URL, then a local path)`);
+    if (!existsSync(resolve(file))) throw new HarnessError(`--module ${m}: no file at ${resolve(file)}`);
+    modules[url] = resolve(file);
+  }
   const format = values['log-format'] ?? 'text';
   if (!['text', 'json'].includes(format)) throw new HarnessError(`--log-format must be text or json, not "${format}"`);
   // k6's JSON log lines (logrus: level, msg, time), read by `load --engine k6`
   const log: NonNullable<RunOptions['log']> = format === 'json'
     ? (level, msg) => console.error(JSON.stringify({ level: level === 'warn' ? 'warning' : level, msg, time: new Date().toISOString() }))
     : (level, msg) => console.error(`${level.toUpperCase()} ${msg}`);
-  const files = outs.map((f) => jsonOutput(f, (metric) => !!r.live.registry.metrics.get(metric)?.isTime));
+  const files = outs.map((f) => jsonOutput(f, () => r.live.registry));
   const r = runScript({
-    script, env, log, onSample: files.length ? (s) => files.forEach((f) => f.sample(s)) : undefined,
+    script, env, log, modules, onSample: files.length ? (s) => files.forEach((f) => f.sample(s)) : undefined,
     overrides: { vus: int('vus', values.vus), duration: values.duration, iterations: int('iterations', values.iterations) },
   });
   process.once('SIGINT', () => r.stop());

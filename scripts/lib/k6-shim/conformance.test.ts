@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runScript, type RunResult } from './run.ts';
+import { jsonOutput } from './json-output.ts';
 import { startFixtureServer, type Fixture } from './conformance/server.ts';
 import { readScript, headerProblem, judge, type Outcome, type Script } from './conformance/expect.ts';
 
@@ -38,14 +39,18 @@ describe.concurrent('k6 conformance', () => {
       try {
         const logs: string[] = [];
         let stdout = '';
+        // every run also writes k6's JSON output (--out json), for `expect file: out.json ...`
+        const json = jsonOutput(join(cwd, 'out.json'), () => run.live.registry);
         const run = runScript({
-          script: s.file, cwd, includeSystemEnv: false,
+          script: s.file, cwd, includeSystemEnv: false, modules: s.modules,
           env: { BASE_URL: fixture.baseUrl, WS_URL: fixture.wsUrl, REFUSED_URL: fixture.refusedUrl },
           log: (level, msg) => logs.push(`${level}: ${msg}`),
           stdout: (text) => { stdout += text; },
+          onSample: json.sample,
         });
         const timer = setTimeout(() => run.stop(`the conformance test stopped it after ${STOP_AFTER_MS} ms`), STOP_AFTER_MS);
         const result = await run.result.finally(() => clearTimeout(timer));
+        await json.close();
         const failed = judge(s, { result, stdout, logs, cwd } satisfies Outcome);
         if (!failed.length) return;
         // What went wrong in the script often says why (an exception ends the iteration before its check).

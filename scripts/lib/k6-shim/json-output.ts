@@ -3,20 +3,46 @@
 // (https://grafana.com/docs/k6/latest/results-output/real-time/json/). The shim writes it, so it can
 // stand in for k6; the load command reads it from the operator's k6 while k6 runs.
 import { createWriteStream } from 'node:fs';
-import type { Sample, MetricType } from './metrics.ts';
+import { parseSubmetric, type Sample, type MetricType, type Registry } from './metrics.ts';
 
-interface MetricLine { type: 'Metric'; metric: string; data: { name?: string; type: MetricType; contains: 'time' | 'default'; thresholds: string[]; submetrics: null } }
+interface MetricData {
+  name?: string; type: MetricType; contains: 'time' | 'data' | 'default'; tainted?: null; thresholds: string[]; submetrics: SubmetricData[] | null;
+}
+/** A sub-metric a threshold made (`name{tag:value}`): its own thresholds, and what selects it. */
+interface SubmetricData extends MetricData { sub: { name: string; parent: string; suffix: string; tags: Record<string, string> } }
+interface MetricLine { type: 'Metric'; metric: string; data: MetricData }
 interface PointLine { type: 'Point'; metric: string; data: { time: string; value: number; tags: Record<string, string> | null } }
 
-/** Writes samples as k6 does; `isTime` says which metrics hold durations (k6's `contains: "time"`). */
-export function jsonOutput(file: string, isTime: (metric: string) => boolean): { sample: (s: Sample) => void; close: () => Promise<void> } {
+const DATA = new Set(['data_sent', 'data_received']);
+
+/** A metric's header line as k6 writes it: its type, what it holds, its thresholds and the sub-metrics
+ *  thresholds made of it, each with its own (https://grafana.com/docs/k6/latest/results-output/real-time/json/). */
+export function metricData(registry: Registry, name: string, type: MetricType): MetricData {
+  const m = registry.metrics.get(name);
+  const contains = m?.isTime ? 'time' : DATA.has(name) ? 'data' : 'default';
+  const subs = [...registry.thresholds.keys()].filter((k) => k.startsWith(`${name}{`)).map((key): SubmetricData => {
+    const suffix = key.slice(name.length + 1, -1);
+    return {
+      name: key, type, contains, tainted: null, thresholds: (registry.thresholds.get(key) ?? []).map((t) => t.source), submetrics: null,
+      sub: { name: suffix, parent: name, suffix, tags: parseSubmetric(key).tags },
+    };
+  });
+  return {
+    name, type, contains, tainted: null, thresholds: (registry.thresholds.get(name) ?? []).map((t) => t.source), submetrics: subs.length ? subs : null,
+  };
+}
+
+/** Writes samples as k6 does; the registry gives each metric's header (type, thresholds, sub-metrics). */
+export function jsonOutput(file: string, registry: () => Registry): { sample: (s: Sample) => void; close: () => Promise<void> } {
   const out = createWriteStream(file);
   const seen = new Set<string>();
+  let closed = false;
   return {
     sample: (s) => {
+      if (closed) return; // a VU thread's last batch may land after the run has ended: the output is complete
       if (!seen.has(s.metric)) {
         seen.add(s.metric);
-        const m: MetricLine = { type: 'Metric', metric: s.metric, data: { name: s.metric, type: s.type, contains: isTime(s.metric) ? 'time' : 'default', thresholds: [], submetrics: null } };
+        const m: MetricLine = { type: 'Metric', metric: s.metric, data: metricData(registry(), s.metric, s.type) };
         out.write(`${JSON.stringify(m)}\n`);
       }
       // k6's tag values are strings (the shim keeps what the script set, e.g. a number in vu.metrics.tags)
@@ -24,7 +50,7 @@ export function jsonOutput(file: string, isTime: (metric: string) => boolean): {
       const p: PointLine = { type: 'Point', metric: s.metric, data: { time: new Date(s.time).toISOString(), value: s.value, tags } };
       out.write(`${JSON.stringify(p)}\n`);
     },
-    close: () => new Promise((resolve) => out.end(resolve)),
+    close: () => { closed = true; return new Promise((resolve) => out.end(resolve)); },
   };
 }
 

@@ -4,7 +4,7 @@
 // setup, teardown and handleSummary with k6-shaped data. Exit codes are k6's.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { Registry, parseDuration, type Sample, type MetricType, type Tags } from './metrics.ts';
 import { errorText, type Log } from './vu.ts';
 import { VUHandle, type Hub, type RunOutcome } from './pool.ts';
@@ -30,6 +30,9 @@ export interface RunOptions {
   /** `k6 run --vus/--duration/--iterations`: as in k6, they override the script's options and, being
    *  the shortcuts, replace its scenarios */
   overrides?: { vus?: number; duration?: string; iterations?: number };
+  /** remote modules' local copies (`--module URL=FILE`): a URL ending in "/" maps everything under it
+   *  to a directory. Nothing is fetched; a remote import not mapped here is refused (107). */
+  modules?: Record<string, string>;
 }
 
 export interface Live {
@@ -137,7 +140,7 @@ async function run(
   let script: { code: string; filename: string };
   let scenarios: Scenario[], options: Record<string, unknown>;
   try {
-    script = await compile(o.script);
+    script = await compile(o.script, o.modules ?? {});
     main = await VUHandle.start(0, script, env, scriptDir, hub); // runs the init context once to read options; later setup/teardown/handleSummary
     options = main.options;
     const ov = Object.fromEntries(Object.entries(o.overrides ?? {}).filter(([, v]) => v !== undefined));
@@ -257,12 +260,36 @@ async function lifecycle(rt: Runtime, vu: VUHandle, fn: 'setup' | 'teardown', ar
   return r;
 }
 
-async function compile(script: string): Promise<{ code: string; filename: string }> {
+async function compile(script: string, modules: Record<string, string>): Promise<{ code: string; filename: string }> {
   const out = await build({
     entryPoints: [script], bundle: true, write: false, format: 'cjs', platform: 'neutral', target: 'es2020',
-    external: ['k6', 'k6/*'], logLevel: 'silent', sourcemap: 'inline',
-  }).catch((e: Error) => { throw new ScriptError(`cannot compile ${script}: ${e.message.split('\n').slice(0, 3).join(' ')}`); });
+    external: ['k6', 'k6/*'], logLevel: 'silent', sourcemap: 'inline', plugins: [moduleMap(modules)],
+  }).catch((e: Error & { errors?: { text: string; pluginName?: string }[] }) => {
+    const refused = e.errors?.find((x) => x.pluginName === 'module-map');
+    throw new ScriptError(refused ? refused.text : `cannot compile ${script}: ${e.message.split('\n').slice(0, 3).join(' ')}`);
+  });
   return { code: `(function (module, exports, require) {${out.outputFiles[0].text}\n})`, filename: resolve(script) };
+}
+
+/** Remote modules (https://jslib.k6.io/…) are never fetched: an import of one resolves to the local copy
+ *  the module map names (the URL itself, or the longest mapped prefix ending in "/"), or is refused. */
+export function moduleMap(modules: Record<string, string>): Plugin {
+  return {
+    name: 'module-map',
+    setup(b) {
+      b.onResolve({ filter: /^https?:\/\// }, ({ path }) => {
+        const local = mappedModule(path, modules);
+        if (local) return { path: local };
+        return { errors: [{ text: `remote module ${path}: this runner fetches nothing; give a local copy with --module ${path}=FILE (README, "The k6 shim")` }] };
+      });
+    },
+  };
+}
+
+export function mappedModule(url: string, modules: Record<string, string>): string | undefined {
+  if (modules[url]) return resolve(modules[url]);
+  const prefix = Object.keys(modules).filter((k) => k.endsWith('/') && url.startsWith(k)).sort((a, b) => b.length - a.length)[0];
+  return prefix ? resolve(modules[prefix], url.slice(prefix.length)) : undefined;
 }
 
 // ---------- options ----------

@@ -16,13 +16,16 @@
 //   // expect file: PATH TEXT                    handleSummary wrote PATH (from the working directory), containing TEXT
 //   // expect log: TEXT                          a line logged (console, or an iteration's error) contains TEXT
 //   // expect error: TEXT                        the run's error (why it stopped or was refused) contains TEXT
+//   // module: URL FILE                           runs with the module map URL -> FILE (`k6 run --module URL=FILE`;
+//                                                 FILE from the script's directory)
 //
-// OP is one of == != < <= > >=. Other comment lines after the title are notes.
+// OP is one of == != < <= > >=. Every run also writes k6's JSON output to out.json in its working
+// directory (`expect file: out.json ...`). Other comment lines after the title are notes.
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { RunResult } from '../run.ts';
 
-export interface Script { file: string; name: string; title: string; docs: string[]; expects: string[] }
+export interface Script { file: string; name: string; title: string; docs: string[]; expects: string[]; modules?: Record<string, string> }
 
 /** What a run left to judge. */
 export interface Outcome { result: RunResult; stdout: string; logs: string[]; cwd: string }
@@ -37,7 +40,9 @@ export function readScript(file: string): Script {
   const expects = header.filter((l) => l.startsWith('expect ')).map((l) => l.slice(7).trim());
   const first = header.findIndex((l) => l.startsWith('doc: ') || l.startsWith('expect '));
   const title = header.slice(0, first < 0 ? header.length : first).join(' ').replace(/\s+/g, ' ').trim();
-  return { file, name: basename(file), title, docs, expects };
+  const modules = Object.fromEntries(header.filter((l) => l.startsWith('module: ')).map((l) => l.slice(8).trim().split(/\s+/))
+    .map(([url, path]) => [url, join(dirname(file), path)]));
+  return { file, name: basename(file), title, docs, expects, modules };
 }
 
 /** Why a header cannot be judged, if it cannot. */
