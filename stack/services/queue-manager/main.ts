@@ -163,8 +163,8 @@ async function roundRobinCandidate(): Promise<string | undefined> {
 
 // Taking a job is one step: out of the queue and marked running together, and only if nobody changed
 // it since it was read (compare-and-set on its JSON; another worker, a cancel). In two steps (ZPOPMIN,
-// then the write), a queue-manager stopped or a Redis gone between them left the job "pending" in no
-// queue: never served, as resilience.queue-manager-restart saw once (CI47).
+// then the write), a queue-manager stopped or a Redis gone between them leaves the job "pending" in no
+// queue, never served.
 const TAKE = `
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) == false or redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
 redis.call('ZREM', KEYS[1], ARGV[1])
@@ -420,9 +420,8 @@ const server = clearedAtStart.then(() => {
 console.log(`queue-manager ${VERSION}: mode=${MODE} max_depth=${MAX_DEPTH} job_timeout=${JOB_TIMEOUT}s priority=${ENABLE_PRIORITY}`);
 
 // Stopped as uvicorn stops: no new connections, WebSocket clients told the service restarts (1012),
-// and the requests in flight finish first: a client whose request was accepted gets its answer
-// (exiting at once cut a next-job off mid-take in CI47, before taking was one step). Bounded below
-// `docker stop`'s grace of 2 s (the disruption checks' restart).
+// and the requests in flight finish first: a client whose request was accepted gets its answer.
+// Bounded below `docker stop`'s grace of 2 s (the disruption checks' restart).
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
     void server.then((srv) => srv.close());
