@@ -3,6 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { CONTRACT, userId, userList, type NginxMode, type Topology } from '../topology.ts';
 import { defineFault, withService, withNginx, withUserAuth, editLocation, clone, type Fault } from './fault.ts';
+import { PLATFORM_ENV_EXAMPLE } from '../env-file.ts';
 
 const DAY = 86_400_000;
 const GUIDE_SITE_FILE = fileURLToPath(new URL('../../fixtures/nginx/guide-host-site.conf', import.meta.url));
@@ -257,10 +258,22 @@ export const FAULTS: Fault[] = [
     description: 'ADMIN_PASSWORD left empty, and a dashboard that then lets anyone in with an empty password',
     expect: ['routing.admin-auth'],
     // The operator's real password no longer opens the dashboard (nor the one left open through a restart).
-    collateral: ['browser.dashboard', 'resilience.queue-manager-restart'],
+    collateral: ['browser.dashboard', 'resilience.queue-manager-restart', 'secrets.generated'],
     message: /an empty password → 401; saw HTTP 200/,
     standIn: 'an admin that accepts the empty ADMIN_PASSWORD the .env left blank instead of refusing to start (the empty value itself is configuration)',
     apply: (t) => withService(t, 'admin', (s) => { s.env.ADMIN_PASSWORD = ''; s.env.FAULT_ACCEPT_EMPTY_PASSWORD = 'true'; }, 'admin-empty-password'),
+  }),
+  defineFault({
+    id: 'admin-example-password', modes: ['host'],
+    description: 'ADMIN_PASSWORD still the one .env.example ships (the guide\'s Step 1 skipped, or its sed left it): anyone who has read the platform\'s repository opens the dashboard',
+    expect: ['secrets.generated'],
+    message: /ADMIN_PASSWORD: the admin dashboard lets admin in with the platform's `\.env\.example` value/,
+    // The operator's .env says so, and the harness reads that .env: it knows this password, as it would.
+    apply: (t) => {
+      const c = withService(t, 'admin', (s) => { s.env.ADMIN_PASSWORD = PLATFORM_ENV_EXAMPLE.ADMIN_PASSWORD; }, 'admin-example-password');
+      c.secrets = { ...c.secrets, adminPassword: PLATFORM_ENV_EXAMPLE.ADMIN_PASSWORD };
+      return c;
+    },
   }),
   defineFault({
     id: 'nginx-default-body-limit', modes: ['host'],
@@ -472,8 +485,8 @@ export const FAULTS: Fault[] = [
     description: 'a queue-manager that does work for every open /ws client on each request (100 ms per socket beyond 20): fine in rehearsal, seconds per request with a full room',
     expect: ['websocket.many-sockets'],
     // A worker's report that waits seconds behind the slowed API can outlast JOB_TIMEOUT (8 s on the
-    // local stack): a job then fails by timeout, a true consequence. Seen for a completion (CI run 13)
-    // and for a failure report ("saw Job timeout exceeded", CI run 40).
+    // local stack): a job then fails by timeout, a true consequence, for a completion as for a
+    // failure report ("saw Job timeout exceeded").
     collateral: ['jobs.lifecycle', 'jobs.failure'],
     message: /p90 under \d+ ms with 100 sockets open; saw \d{4,} ms/,
     standIn: 'a queue-manager that does work for every open socket on each request (a broadcast awaited inline)',
