@@ -306,6 +306,9 @@ const SCENARIO_KEYS = new Set(['executor', 'exec', 'env', 'tags', 'startTime', '
 function checkOptions(options: Record<string, unknown>): void {
   const unknown = Object.keys(options).filter((k) => !OPTIONS.has(k) && options[k] !== undefined);
   if (unknown.length) throw new ScriptError(`the script sets ${unknown.map((k) => `options.${k}`).join(', ')}, which this runner does not implement (see README, "The k6 shim")`);
+  // Every request here is HTTP/1.1 (k6 negotiates HTTP/2 over TLS): a threshold on HTTP/2 requests would judge none.
+  const h2 = Object.keys((options.thresholds ?? {}) as object).find((k) => /proto:\s*["']?HTTP\/2/i.test(k));
+  if (h2) throw new ScriptError(`the threshold on ${h2} selects HTTP/2 requests: this runner speaks HTTP/1.1 only and does not negotiate HTTP/2 as k6 does over TLS (see README, "The k6 shim")`);
   for (const [name, sc] of Object.entries((options.scenarios ?? {}) as Record<string, Record<string, unknown>>)) {
     if (sc.options) throw new ScriptError(`scenario ${name} sets options (k6 browser), which this runner does not implement`);
     const bad = Object.keys(sc).filter((k) => !SCENARIO_KEYS.has(k));

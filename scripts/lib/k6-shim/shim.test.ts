@@ -2,12 +2,14 @@
 // sub-metrics, executors, per-VU realms, the event loop, WebSockets, abortOnFail, exit codes.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createServer, type Server } from 'node:http';
+import { createSecureServer } from 'node:http2';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
 import { parseDuration, parseThreshold, Registry, Sink } from './metrics.ts';
 import { runScript, targetAt, K6_EXIT } from './run.ts';
+import { makeCa, makeServerCert } from '../../../stack/tls.ts';
 
 describe('metrics', () => {
   it('parses Go-style durations', () => {
@@ -538,5 +540,35 @@ describe('running scripts', () => {
     const opt = await runScript({ script: script('opt.js', `export const options = { noConnectionReuse: true, vus: 1 }; export default function () {}`), ...quiet }).result;
     expect(opt.exitCode).toBe(K6_EXIT.scriptException);
     expect(opt.error).toMatch(/sets options\.noConnectionReuse, which this runner does not implement/);
+  });
+
+  // https://grafana.com/docs/k6/latest/using-k6/protocols/http-2/: k6 negotiates HTTP/2 over TLS when
+  // the server offers it (res.proto "HTTP/2.0"). This runner speaks HTTP/1.1: the request works, but a
+  // read of proto of an HTTPS response would say what k6 may not, so it is refused (107).
+  it('HTTPS to a server that offers h2: answered over HTTP/1.1; reading res.proto there is refused (107)', async () => {
+    const ca = makeCa();
+    const leaf = makeServerCert(ca, { commonName: '127.0.0.1', altNames: ['127.0.0.1'], notBefore: new Date(Date.now() - 86_400_000), notAfter: new Date(Date.now() + 86_400_000) });
+    const h2 = createSecureServer({ key: leaf.keyPem, cert: leaf.certPem, allowHTTP1: true }, (req, res) => res.end(`over ${req.httpVersion}`));
+    await new Promise<void>((r) => h2.listen(0, '127.0.0.1', r));
+    try {
+      const f = script('h2.js', `
+        import http from 'k6/http';
+        import { check } from 'k6';
+        export const options = { vus: 1, iterations: 1, insecureSkipTLSVerify: true, thresholds: { checks: ['rate==1'] } };
+        export default function () {
+          const r = http.get('https://127.0.0.1:${(h2.address() as { port: number }).port}/');
+          check(r, { 'answered over HTTP/1.1': (x) => x.status === 200 && x.body === 'over 1.1' && JSON.stringify(x).length > 0 });
+          if (__ENV.READ_PROTO) console.log(r.proto);
+        }
+      `);
+      const quietly = await runScript({ script: f, ...quiet }).result;
+      expect(quietly.exitCode, quietly.error).toBe(K6_EXIT.ok);
+      expect(quietly.data.metrics.checks.values.passes).toBe(1);
+      const reads = await runScript({ script: f, ...quiet, env: { READ_PROTO: '1' } }).result;
+      expect(reads.exitCode).toBe(K6_EXIT.scriptException);
+      expect(reads.error).toMatch(/Response\.proto of an HTTPS response \(this runner does not negotiate HTTP\/2/);
+    } finally {
+      h2.close();
+    }
   });
 });

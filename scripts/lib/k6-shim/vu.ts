@@ -135,6 +135,8 @@ export class VU {
   private responseCallback: ExpectedStatuses | null = new ExpectedStatuses([{ min: 200, max: 399 }]);
   private readonly timerFns = this.timers();
   private readonly toArrayBuffer: (b: Uint8Array) => ArrayBuffer;
+  /** The script realm's Promise: what asyncRequest returns must pass `instanceof Promise` there. */
+  private readonly ScriptPromise: PromiseConstructor;
 
   constructor(readonly id: number, readonly shared: Shared, code: string, filename: string) {
     const sandbox: Record<string, unknown> = {
@@ -146,6 +148,7 @@ export class VU {
     this.ctx = vm.createContext(sandbox, { name: `VU ${id}` });
     // Binary data the script receives is an ArrayBuffer of its own realm (instanceof ArrayBuffer holds there).
     this.toArrayBuffer = vm.runInContext('(function (b) { const a = new ArrayBuffer(b.byteLength); new Uint8Array(a).set(b); return a; })', this.ctx) as (b: Uint8Array) => ArrayBuffer;
+    this.ScriptPromise = vm.runInContext('Promise', this.ctx) as PromiseConstructor;
     const wrapper = new vm.Script(code, { filename }).runInContext(this.ctx) as (module: unknown, exports: unknown, require: unknown) => void;
     const module = { exports: {} as Record<string, unknown> };
     const modules = new Map<string, unknown>();
@@ -416,7 +419,10 @@ export class VU {
       request: (method: string, url: unknown, body?: unknown, params?: RequestParams) => this.requestSync(method, url, body, params),
       get: sync('GET'), head: sync('HEAD'), post: sync('POST'), put: sync('PUT'), patch: sync('PATCH'), del: sync('DELETE'), options: sync('OPTIONS'),
       batch: (items: BatchItem[] | Record<string, BatchItem>) => this.batch(items),
-      asyncRequest: (method: string, url: unknown, body?: unknown, params?: RequestParams) => this.requestAsync(method, url, body, params),
+      asyncRequest: (method: string, url: unknown, body?: unknown, params?: RequestParams) => {
+        const answer = this.requestAsync(method, url, body, params);
+        return new this.ScriptPromise((resolve, reject) => { answer.then(resolve, reject); });
+      },
       // https://grafana.com/docs/k6/latest/javascript-api/k6-http/url/: the template (with ${}) names the request.
       url: (strings: TemplateStringsArray, ...values: unknown[]) =>
         new TaggedURL(strings.reduce((a, s, i) => a + s + (i < values.length ? String(values[i]) : ''), ''), strings.join('${}')),
@@ -556,14 +562,23 @@ export class VU {
       if (selector !== undefined && /[*?|@]|#./.test(selector)) refuse(this.shared, `json("${selector}"): GJSON beyond dotted paths and "#"`);
       return selector === undefined ? parsed : jsonPath(parsed, selector);
     };
-    return {
+    const res: K6Response = {
       status: raw.status, status_text: raw.status ? `${raw.status} ${STATUS_CODES[raw.status] ?? ''}`.trim() : '', headers: raw.headers,
-      timings: tm, url: u.href, error: raw.error, error_code: raw.errorCode, proto: raw.status ? 'HTTP/1.1' : '', remote_ip: raw.remoteIp, remote_port: raw.remotePort,
+      timings: tm, url: u.href, error: raw.error, error_code: raw.errorCode, remote_ip: raw.remoteIp, remote_port: raw.remotePort,
       cookies: responseCookies(raw.setCookies, u),
       request: { method, url: u.href, headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])), body: payload?.toString('utf8') ?? '', cookies: {} },
       body: rt === 'none' ? null : rt === 'binary' && buf ? this.toArrayBuffer(buf) : text,
       json, html: unsupportedStub(this.shared, 'Response.html()'), submitForm: unsupportedStub(this.shared, 'Response.submitForm()'), clickLink: unsupportedStub(this.shared, 'Response.clickLink()'),
     };
+    // This runner speaks HTTP/1.1 only. Over plain HTTP so does k6, but over TLS k6 negotiates HTTP/2
+    // when the server offers it (res.proto "HTTP/2.0"): a script that reads proto there would be told
+    // something k6 may not say, so that read is refused (not enumerable: JSON.stringify(res) is fine).
+    const https = u.protocol === 'https:';
+    Object.defineProperty(res, 'proto', {
+      enumerable: false,
+      get: () => (https && raw.status ? refuse(this.shared, 'Response.proto of an HTTPS response (this runner does not negotiate HTTP/2 as k6 does over TLS; it speaks HTTP/1.1)') : raw.status ? 'HTTP/1.1' : ''),
+    });
+    return res;
   }
 
   private webSocketClass() {
