@@ -8,7 +8,7 @@ import { CHECKLIST, checklistCheckIds, evaluate, counts, checklistText, checklis
 import { ALL_CHECKS } from '../../suites/index.ts';
 
 const HELP = `comfy-verify checklist --target https://DOMAIN [options]
-  The pre-workshop checklist: every verifiable item of the deployment guide's Step 8 and of the
+  The pre-workshop checklist: every verifiable item of the deployment guide's Steps 1 and 8 and of the
   T-1 week, T-1 day and T-1 hour routine, each proved by its checks and printed as
   ✅ passed  ⚠️ warning  ❌ failed  ⏭ not verified (skipped, with the reason; never a pass).
   Writes reports/checklist.md. Exit code: 0 nothing failed, 1 an item failed, 2 could not run,
@@ -40,4 +40,4 @@ async function run(args: string[]): Promise<number> {
   return c.fail ? EXIT.checkFailed : notRun && !values['accept-partial'] ? EXIT.partial : EXIT.ok;
 }
 
-export const checklistCommand: Command = { name: 'checklist', summary: 'the pre-workshop checklist (guide Step 8, T-1 week/day/hour) for https://DOMAIN', help: HELP, run };
+export const checklistCommand: Command = { name: 'checklist', summary: 'the pre-workshop checklist (guide Steps 1 and 8, T-1 week/day/hour) for https://DOMAIN', help: HELP, run };

@@ -7,11 +7,11 @@ const result = (id: string, status: CheckResult['status'], message: string = sta
   ({ id, suite: 'health', title: id, status, message, evidence: [], durationMs: 1, target: 't' });
 
 describe('checklist', () => {
-  it('names only existing checks, and covers the guide\'s Step 8 and T-1 week/day/hour', () => {
+  it('names only existing checks, and covers the guide\'s Steps 1 and 8 and T-1 week/day/hour', () => {
     const ids = new Set(ALL_CHECKS.map((c) => c.id));
     expect(checklistCheckIds().filter((id) => !ids.has(id))).toEqual([]);
-    expect(new Set(CHECKLIST.map((i) => i.phase)).size).toBe(4);
-    expect(new Set(CHECKLIST.filter((i) => i.ref).map((i) => i.ref))).toEqual(new Set(['8.1', '8.2', '8.3', '8.4', '8.5', '8.6']));
+    expect(new Set(CHECKLIST.map((i) => i.phase)).size).toBe(5);
+    expect(new Set(CHECKLIST.filter((i) => i.ref).map((i) => i.ref))).toEqual(new Set(['1', '8.1', '8.2', '8.3', '8.4', '8.5', '8.6']));
   });
 
   it('an item is the worst of its checks; a skipped (or missing) check is never a pass', () => {

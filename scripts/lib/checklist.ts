@@ -1,20 +1,22 @@
 // The pre-workshop checklist as data, goss-style: each item is the operator's own sentence and the
 // checks that prove it. Its status is the worst of its checks: ❌ any failed, ⚠️ any warned,
 // ⏭ any not run (skipped: never shown as passed), ✅ all passed.
-// Items cover the guide's Step 8 and an operator's T-1 week, T-1 day and T-1 hour routine;
+// Items cover the guide's Step 1 (its generated secrets) and Step 8 and an operator's T-1 week, T-1 day and T-1 hour routine;
 // only what a check can verify is here (no "load a workflow from the sidebar").
 import type { CheckResult, Status } from '../../suites/lib/check.ts';
 import { redact } from '../../stack/secrets.ts';
 
 export interface ChecklistItem {
-  phase: 'Step 8 (deployment guide)' | 'T-1 week' | 'T-1 day' | 'T-1 hour';
-  /** the guide's section, when the item is one of Step 8's */
+  phase: 'Step 1 (deployment guide)' | 'Step 8 (deployment guide)' | 'T-1 week' | 'T-1 day' | 'T-1 hour';
+  /** the guide's section, when the item is one of its steps' */
   ref?: string;
   item: string;
   checks: string[];
 }
 
 export const CHECKLIST: ChecklistItem[] = [
+  { phase: 'Step 1 (deployment guide)', ref: '1', item: 'Secure passwords generated (openssl rand): REDIS_PASSWORD and ADMIN_PASSWORD are not .env.example\'s, no placeholder, no pasted $(openssl …); the admin and Redis refuse those', checks: ['secrets.generated'] },
+
   { phase: 'Step 8 (deployment guide)', ref: '8.1', item: '/health answers "OK"', checks: ['health.nginx'] },
   { phase: 'Step 8 (deployment guide)', ref: '8.1', item: '/api/health is healthy, Redis connected', checks: ['health.api-healthy'] },
   { phase: 'Step 8 (deployment guide)', ref: '8.1', item: 'Ports listening on the host: 80, 443; 3000, 8080, 8188… on 127.0.0.1', checks: ['host.listeners'] },
