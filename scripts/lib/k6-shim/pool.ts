@@ -32,6 +32,9 @@ export interface Hub {
   /** what handleSummary's root_group is made of: checks by group and name, counted from the `checks`
    *  samples, and every group entered (from group_duration) */
   checks: CheckTally;
+  /** k6/data SharedArrays by name, each element as JSON: made once (VU 0 initialises first, alone),
+   *  handed to every later VU, which does not run the constructor's function again */
+  sharedArrays: Map<string, string[]>;
 }
 
 export interface RunOutcome { how: 'ok' | 'error' | 'interrupted'; value?: unknown; error?: string }
@@ -68,7 +71,9 @@ export class VUHandle {
   }
 
   static async start(id: number, script: { code: string; filename: string }, env: Record<string, string>, scriptDir: string, hub: Hub, options?: Record<string, unknown>): Promise<VUHandle> {
-    const vu = new VUHandle(id, await bundledWorker(), { code: script.code, filename: script.filename, env, scriptDir, net: hub.net, options }, hub);
+    const vu = new VUHandle(id, await bundledWorker(), {
+      code: script.code, filename: script.filename, env, scriptDir, net: hub.net, options, sharedArrays: Object.fromEntries(hub.sharedArrays),
+    }, hub);
     try { await vu.ready; } catch (e) { vu.close(); throw e; }
     return vu;
   }
@@ -121,6 +126,7 @@ export class VUHandle {
       case 'define':
         try { hub.registry.define(m.name, m.type, m.isTime); } catch (e) { hub.log('error', `VU ${this.id}: ${(e as Error).message}`); }
         break;
+      case 'sharedArray': if (!hub.sharedArrays.has(m.name)) hub.sharedArrays.set(m.name, m.elements); break;
       case 'log': hub.log(m.level, m.msg); break;
       case 'unsupported': hub.onUnsupported(m.what); break;
       case 'abort': hub.onAbort(m.reason); break;

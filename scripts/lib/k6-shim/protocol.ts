@@ -30,6 +30,8 @@ export interface WorkerInit {
   net: NetConfig;
   /** the test's options, once known (VU 0 reads them in its own init) */
   options?: Record<string, unknown>;
+  /** k6/data SharedArrays made so far (by VU 0's init): name -> each element as JSON */
+  sharedArrays: Record<string, string[]>;
   state: SharedArrayBuffer;
   signal: SharedArrayBuffer;
 }
@@ -45,6 +47,7 @@ export type FromWorker =
   | { t: 'initError'; error: string }
   | { t: 'samples'; samples: Sample[] }
   | { t: 'define'; name: string; type: MetricType; isTime: boolean }
+  | { t: 'sharedArray'; name: string; elements: string[] }
   | { t: 'log'; level: 'info' | 'warn' | 'error'; msg: string }
   | { t: 'unsupported'; what: string }
   | { t: 'abort'; reason: string }

@@ -122,7 +122,7 @@ async function run(
   const env: Record<string, string> = { ...(o.includeSystemEnv === false ? {} : (process.env as Record<string, string>)), ...o.env };
   let unsupported: string | undefined, aborted: string | undefined;
   const hub: Hub = {
-    registry, state: new SharedState(), log, checks: new CheckTally(),
+    registry, state: new SharedState(), log, checks: new CheckTally(), sharedArrays: new Map(),
     net: { hosts: {}, insecureSkipTLSVerify: false, ca: env.SSL_CERT_FILE ? readFileSync(env.SSL_CERT_FILE, 'utf8') : undefined },
     onUnsupported: (what) => { unsupported ??= what; stopAll('threshold', `the script uses ${what}, which this runner does not implement`); },
     onAbort: (reason) => { aborted ??= reason; stopAll('threshold', `test aborted: ${reason}`); },

@@ -24,6 +24,10 @@ export interface Shared {
   options: Record<string, unknown>;
   state: SharedState;
   files: Map<string, string | Buffer>;
+  /** k6/data SharedArrays known to this VU (made by an earlier VU's init, or its own), each element as JSON */
+  sharedArrays: Map<string, string[]>;
+  /** a SharedArray this VU made: the main thread keeps it for the VUs initialised after */
+  publishSharedArray: (name: string, elements: string[]) => void;
   log: Log;
   emit: (s: Sample) => void;
   /** a custom metric, made in the init context */
@@ -42,7 +46,7 @@ export interface Shared {
   agents: Agents;
 }
 
-const SUPPORTED = ['k6', 'k6/http', 'k6/websockets', 'k6/experimental/websockets', 'k6/timers', 'k6/metrics', 'k6/execution'];
+const SUPPORTED = ['k6', 'k6/http', 'k6/websockets', 'k6/experimental/websockets', 'k6/timers', 'k6/metrics', 'k6/execution', 'k6/data'];
 const METRIC_NAME = /^[a-zA-Z_][a-zA-Z0-9_]{0,127}$/;
 const now = () => performance.now();
 const refuse = (shared: Shared, what: string): never => {
@@ -317,6 +321,7 @@ export class VU {
       case 'k6/experimental/websockets': return { WebSocket: this.webSocketClass() };
       case 'k6/timers': return this.timerFns;
       case 'k6/metrics': return this.metricClasses();
+      case 'k6/data': return { SharedArray: this.sharedArrayClass() };
       default: return this.execution();
     }
   }
@@ -370,6 +375,39 @@ export class VU {
       }
     };
     return { Counter: make('counter'), Gauge: make('gauge'), Rate: make('rate'), Trend: make('trend') };
+  }
+
+  /** https://grafana.com/docs/k6/latest/javascript-api/k6-data/sharedarray/: made in the init context
+   *  from a function that returns an array, which runs once in the test (VU 0's init; every later VU
+   *  gets its result by name); read-only; `length`, index access, for-of (and Array's other methods,
+   *  through the prototype); each element read is a fresh, frozen copy, as in k6. */
+  private sharedArrayClass() {
+    const vu = this;
+    const parse = vm.runInContext('(function deepFrozen(text) { const freeze = (v) => { if (v && typeof v === "object") { Object.values(v).forEach(freeze); Object.freeze(v); } return v; }; return freeze(JSON.parse(text)); })', this.ctx) as (text: string) => unknown;
+    const makeTarget = vm.runInContext('(function () { return Object.create(Array.prototype); })', this.ctx) as () => object;
+    const readOnly = (): never => { throw new TypeError('SharedArray is read-only'); };
+    return function SharedArray(name: unknown, fn: unknown) {
+      if (!vu.inInit) throw new Error('new SharedArray must be called in the init context');
+      if (typeof name !== 'string' || !name) throw new TypeError('SharedArray needs a name (a non-empty string)');
+      let elements = vu.shared.sharedArrays.get(name);
+      if (!elements) {
+        if (typeof fn !== 'function') throw new TypeError('SharedArray needs a function that returns an array');
+        const data = fn();
+        if (!Array.isArray(data)) throw new TypeError(`SharedArray "${name}": its function must return an array, not ${data === null ? 'null' : typeof data}`);
+        elements = data.map((x) => JSON.stringify(x) ?? 'null');
+        vu.shared.sharedArrays.set(name, elements);
+        vu.shared.publishSharedArray(name, elements);
+      }
+      const list = elements;
+      const index = (p: string | symbol) => (typeof p === 'string' && /^(0|[1-9]\d*)$/.test(p) && Number(p) < list.length ? Number(p) : -1);
+      return new Proxy(makeTarget(), {
+        get: (t, p, receiver) => (p === 'length' ? list.length : index(p) >= 0 ? parse(list[index(p)]) : Reflect.get(t, p, receiver)),
+        has: (t, p) => p === 'length' || index(p) >= 0 || Reflect.has(t, p),
+        ownKeys: () => [...list.keys()].map(String),
+        getOwnPropertyDescriptor: (_t, p) => (index(p) >= 0 ? { value: parse(list[index(p)]), writable: false, enumerable: true, configurable: true } : undefined),
+        set: readOnly, defineProperty: readOnly, deleteProperty: readOnly, setPrototypeOf: readOnly,
+      });
+    };
   }
 
   private execution() {

@@ -29,6 +29,8 @@ const waitWake = (seen: number, ms?: number) => { Atomics.wait(signal, WAKE, see
 
 const shared: Shared = {
   env: init.env, scriptDir: init.scriptDir, net: init.net, options: init.options ?? {}, state: new SharedState(init.state), files: new Map(),
+  sharedArrays: new Map(Object.entries(init.sharedArrays)),
+  publishSharedArray: (name, elements) => post({ t: 'sharedArray', name, elements }),
   agents: new Agents(),
   log: (level, msg) => post({ t: 'log', level, msg }),
   emit: (s) => { batch.push(s); flushTimer ??= setTimeout(flush, 50); },
