@@ -26,13 +26,16 @@ beforeAll(async () => {
     import { check } from 'k6';
     import { setTimeout } from 'k6/timers';
     import { Counter } from 'k6/metrics';
+    import { SharedArray } from 'k6/data';
     const secret = new Counter('secret_seen');
+    // the participants, as the workshop script reads them: made once, VU n is participant n
+    const participants = new SharedArray('participants', () => [{ user: 'user001' }, { user: 'user002' }]);
     export const options = {
       scenarios: { a: __ENV.LONG ? { executor: 'constant-vus', vus: 2, duration: '60s' } : { executor: 'per-vu-iterations', vus: 2, iterations: 3 } },
       thresholds: { http_req_failed: ['rate==0'], secret_seen: ['count>=' + (__ENV.WANT || 0)] },
     };
     export default async function () {
-      const r = await http.asyncRequest('GET', __ENV.URL, null, { tags: { kind: 'api' } });
+      const r = await http.asyncRequest('GET', __ENV.URL, null, { tags: { kind: 'api', user: participants[(__VU - 1) % participants.length].user } });
       check(r, { 'status 200': (x) => x.status === 200 });
       secret.add(__ENV.SECRET === 'hunter2' ? 1 : 0);
       await new Promise((res) => setTimeout(res, 100));
@@ -93,6 +96,8 @@ describe('load engines', () => {
       expect(exceptVus(k6.samples).length).toBe(exceptVus(shim.samples).length);
       const req = k6.samples.find((s) => s.metric === 'http_req_duration')!;
       expect(req.tags).toMatchObject({ kind: 'api', status: '200', method: 'GET' });
+      // each VU its own participant from the SharedArray, on both engines
+      for (const x of [shim, k6]) expect(new Set(x.samples.filter((s) => s.metric === 'http_reqs').map((s) => s.tags.user))).toEqual(new Set(['user001', 'user002']));
       expect(req.time).toBeGreaterThanOrEqual(t0 - 1000);
       expect(req.time).toBeLessThanOrEqual(Date.now());
       // the child's command line: -e for __ENV, never the secret

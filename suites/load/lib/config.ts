@@ -90,6 +90,18 @@ export function settings(env: Record<string, string | undefined>): Settings {
 
 export const workspace = (s: Settings, vu: number): string => `user${String(((vu - 1) % s.workspaces) + 1).padStart(3, '0')}`;
 
+/** A workshop participant: their workspace, and their password when the deployment asks for one. */
+export interface Participant { user: string; password?: string }
+
+/** Every workspace's participant, user001 first: what the script's SharedArray holds (VU n is
+ *  participant n, wrapping around past the last). */
+export function participants(s: Settings): Participant[] {
+  return Array.from({ length: s.workspaces }, (_, i) => {
+    const user = workspace(s, i + 1);
+    return s.credentials[user] ? { user, password: s.credentials[user] } : { user };
+  });
+}
+
 /** The ramp's steps: each adds users over 5 s, then holds them. */
 export const RAMP_RISE_MS = 5_000;
 export function rampSteps(s: Settings): { users: number; startMs: number; endMs: number }[] {

@@ -7,7 +7,7 @@ import { check } from 'k6';
 import { WebSocket } from 'k6/experimental/websockets';
 import { setTimeout, clearTimeout, setInterval, clearInterval } from 'k6/timers';
 import { Trend, Rate, Counter } from 'k6/metrics';
-import type { Settings } from './config.ts';
+import type { Settings, Participant } from './config.ts';
 
 export const metrics = {
   pageLoad: new Trend('page_load', true),
@@ -46,13 +46,14 @@ function b64(text: string): string {
   return out;
 }
 
-const authFor = (s: Settings, user: string): Record<string, string> =>
-  (s.credentials[user] ? { Authorization: `Basic ${b64(`${user}:${s.credentials[user]}`)}` } : {});
+const authFor = (who: Participant): Record<string, string> =>
+  (who.password ? { Authorization: `Basic ${b64(`${who.user}:${who.password}`)}` } : {});
 
-export async function participant(s: Settings, user: string, workflow: Record<string, unknown>, sessionEnd: number, maxJobs: number): Promise<void> {
+export async function participant(s: Settings, who: Participant, workflow: Record<string, unknown>, sessionEnd: number, maxJobs: number): Promise<void> {
   const base = s.baseUrl;
+  const user = who.user;
   // The workspace asks for its participant's own credentials (per-user Basic auth), when configured.
-  const auth = authFor(s, user);
+  const auth = authFor(who);
   const api = (name: string) => ({ tags: { name, kind: 'api' }, headers: { 'Content-Type': 'application/json' } });
 
   // Open the workspace: the page and its system_stats, as the browser does.
@@ -68,7 +69,7 @@ export async function participant(s: Settings, user: string, workflow: Record<st
   try {
     while (jobs < maxJobs && Date.now() < sessionEnd) {
       jobs++;
-      await oneJob(s, user, workflow, jobs, socket, api);
+      await oneJob(s, user, auth, workflow, jobs, socket, api);
       if (jobs < maxJobs) await wait(Math.min(s.thinkMs * (0.5 + Math.random()), sessionEnd - Date.now()));
     }
   } finally {
@@ -137,7 +138,7 @@ function openSocket(s: Settings, user: string): Promise<Socket> {
   });
 }
 
-async function oneJob(s: Settings, user: string, workflow: Record<string, unknown>, n: number, socket: Socket,
+async function oneJob(s: Settings, user: string, auth: Record<string, string>, workflow: Record<string, unknown>, n: number, socket: Socket,
   api: (name: string) => { tags: Record<string, string>; headers: Record<string, string> }): Promise<void> {
   // Each participant's graph differs a little (seed, prompt), as in a workshop.
   const body = JSON.stringify({
@@ -188,7 +189,7 @@ async function oneJob(s: Settings, user: string, workflow: Record<string, unknow
   for (const out of Object.values(job.result?.outputs ?? {})) {
     for (const img of out.images ?? []) {
       const q = `filename=${encodeURIComponent(img.filename)}&subfolder=${encodeURIComponent(img.subfolder ?? '')}&type=${img.type ?? 'output'}`;
-      const r = await http.asyncRequest('GET', `${s.baseUrl}/${user}/view?${q}`, null, { tags: { name: 'GET /userNNN/view', kind: 'output' }, responseType: 'none', headers: authFor(s, user) });
+      const r = await http.asyncRequest('GET', `${s.baseUrl}/${user}/view?${q}`, null, { tags: { name: 'GET /userNNN/view', kind: 'output' }, responseType: 'none', headers: auth });
       check(r, { 'output image served': (x) => x.status === 200 && String(x.headers['Content-Type']).startsWith('image/') });
     }
   }
