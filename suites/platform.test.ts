@@ -29,7 +29,7 @@ describe.each(MODES)('%s-nginx mode', (mode) => {
   beforeAll(async () => {
     stack = await startLocalStack(localTopology(mode, withAuth(mode) ? { userAuth: generateUserPasswords(20) } : {}));
     clean = stack.topology;
-    target = localTarget(describeStack(stack), { allowWrites: true, faults: true, userCredentials: () => stack!.topology.userAuth?.passwords });
+    target = localTarget(describeStack(stack), { allowWrites: true, faults: true, userCredentials: () => stack!.topology.userAuth?.passwords, secrets: () => stack!.topology.secrets });
     // All checks at once, slow ones overlapping the rest, watched as verify watches them (on a sound
     // stack nothing may go dark, and nothing may be blocked); each test below reads its result.
     const watcher = new Watcher(target);

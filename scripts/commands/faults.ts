@@ -47,7 +47,7 @@ async function run(args: string[]): Promise<number> {
     const auth = values['user-auth'] || catalogueUserAuth(mode);
     const stack = await startLocalStack(localTopology(mode, auth ? { userAuth: generateUserPasswords(CONTRACT.users) } : {}), (m) => step(m));
     // The participants' passwords as the stack has them now (a fault may give them all one).
-    const target = localTarget(describeStack(stack), { faults: true, userCredentials: () => stack.topology.userAuth?.passwords });
+    const target = localTarget(describeStack(stack), { faults: true, userCredentials: () => stack.topology.userAuth?.passwords, secrets: () => stack.topology.secrets });
     try {
       const rep = await runCatalogue(stack, faults, ALL_CHECKS, target, (m) => console.log(m), { alone: values.alone });
       records.push(...rep.faults);
