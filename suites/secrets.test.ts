@@ -6,6 +6,7 @@ import { judgeEnv, strengthBits, candidates, isPlaceholder, secretsChecks, PLATF
 import { runCheck, type CheckResult } from './lib/check.ts';
 import type { Target, HttpResult, Vantage, PlatformFiles } from './lib/target.ts';
 import type { RedisReply } from '../stack/services/lib/probes.ts';
+import { hostFiles } from './lib/remote-target.ts';
 
 const hex32 = () => randomBytes(32).toString('hex');
 const b64_24 = () => randomBytes(24).toString('base64');
@@ -140,5 +141,22 @@ describe('secrets.generated', () => {
     const r = await run(fakeTarget({ admin: b64_24(), redis: hex32(), vpn: false }));
     expect(r.status).toBe('pass');
     expect(r.message).toMatch(/files not judged: no --ssh.*Redis not judged: no vantage on the VPN/);
+  });
+});
+
+describe('the host\'s platform directory over SSH', () => {
+  it('is the directory above data/outputs; a missing file is none, another failure is said (never the text)', async () => {
+    const sent: string[][] = [];
+    const f = hostFiles(async (cmd) => {
+      sent.push(cmd);
+      if (cmd[2].endsWith('.env')) return { exitCode: 0, stdout: 'REDIS_PASSWORD=x', stderr: '' };
+      return { exitCode: 1, stdout: '', stderr: `cat: ${cmd[2]}: No such file or directory` };
+    }, '/home/dev/projects/comfyui/data/outputs', 'dev@vps over SSH');
+    expect([f.envPath, f.examplePath]).toEqual(['/home/dev/projects/comfyui/.env', '/home/dev/projects/comfyui/.env.example']);
+    expect(await f.read(f.envPath)).toBe('REDIS_PASSWORD=x');
+    expect(await f.read(f.examplePath)).toBeUndefined();
+    expect(sent[0]).toEqual(['cat', '--', '/home/dev/projects/comfyui/.env']);
+    const denied = hostFiles(async () => ({ exitCode: 1, stdout: '', stderr: 'cat: /p/.env: Permission denied' }), '/p/data/outputs', 'h');
+    await expect(denied.read('/p/.env')).rejects.toThrow(/^cat: \/p\/\.env: Permission denied$/);
   });
 });

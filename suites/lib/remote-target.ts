@@ -97,7 +97,7 @@ export function hostFiles(run: (cmd: string[]) => Promise<{ exitCode: number; st
       const r = await run(['cat', '--', path]);
       if (r.exitCode === 0) return r.stdout;
       if (/No such file/i.test(r.stderr)) return undefined;
-      throw new Error(`cat ${path}: ${r.stderr.trim().split('\n').pop() || `exit code ${r.exitCode}`}`);
+      throw new Error(r.stderr.trim().split('\n').pop() || `cat ${path}: exit code ${r.exitCode}`);
     },
   };
 }
