@@ -5,6 +5,7 @@ import { defineCheck, type CheckContext } from './lib/check.ts';
 import { http, each } from './lib/http.ts';
 import { basicHeader } from './lib/target.ts';
 import { hostRun, firstLine } from './host.ts';
+import { unjudgedText } from './lib/look.ts';
 
 const more = (xs: string[], n = 4) => `${xs.slice(0, n).join('; ')}${xs.length > n ? `; and ${xs.length - n} more` : ''}`;
 
@@ -57,19 +58,21 @@ export const accessChecks = [
     async run(ctx) {
       await credentials(ctx);
       const bad: string[] = [];
-      let opened = 0;
+      const unjudged: string[] = [];
       await each(ctx.target.users, async (u) => {
-        // Refused (401, 403) is this check's finding; a workspace missing or down (404, 502) is health's.
-        const r = await ctx.target.request(`/${u}/system_stats`, { maxBody: 200 });
+        // Accepted is a 200 and a 101. Refused (401, 403) is this check's finding; a workspace that does
+        // not answer (404, 502, a timeout) accepted nobody, and is no pass either.
+        const r = await ctx.target.request(`/${u}/system_stats`, { maxBody: 200 }).catch((e: Error) => ({ status: 0, body: e.message }));
         if (r.status === 401 || r.status === 403) bad.push(`/${u}/system_stats as ${u} → HTTP ${r.status}`);
-        else if (r.status === 200) opened++;
+        else if (r.status !== 200) unjudged.push(`/${u}/system_stats → ${r.status ? `HTTP ${r.status}` : r.body}`);
         const ws = await wsAttempt(ctx, `/${u}/ws`, {});
         if (/HTTP 40[13]\b/.test(ws)) bad.push(`/${u}/ws as ${u} → ${ws}`);
+        else if (ws !== 'open') unjudged.push(`/${u}/ws → ${ws}`);
       });
-      ctx.record('every workspace with its own participant\'s credentials', { workspaces: ctx.target.users.length, refused: bad });
+      ctx.record('every workspace with its own participant\'s credentials', { workspaces: ctx.target.users.length, refused: bad, noAnswer: unjudged });
       ctx.expect(bad.length === 0, 'no participant is refused by their own workspace', more(bad));
-      ctx.expect(opened > 0, 'at least one workspace opens with its participant\'s credentials', 'none answered 200');
-      return `${opened} of ${ctx.target.users.length} participants into their own workspace and its WebSocket${opened < ctx.target.users.length ? ' (the others did not answer: see health.frontends)' : ''}`;
+      ctx.expect(unjudged.length === 0, 'every workspace opens with its participant\'s credentials (200, and 101 for its WebSocket)', unjudgedText('these workspaces', unjudged));
+      return `${ctx.target.users.length} participants into their own workspace and its WebSocket`;
     },
   }),
   defineCheck({
@@ -80,17 +83,28 @@ export const accessChecks = [
       ctx.expect(users.length >= 2, 'credentials for at least two participants', `${users.length}`);
       // Every ordered pair (20 users: 380), each tried twice: the intruder's own user:password, and
       // the intruder's password under the victim's name (one password shared by all would pass that).
-      const pairs = users.flatMap((a) => users.filter((b) => b !== a).map((b) => [a, b] as const));
+      // A refusal means something only from a workspace that lets its own participant in: each victim's
+      // own credentials first (200), then every intruder's, where only 401/403 is a refusal.
+      const unjudged: string[] = [];
+      const victims = new Set<string>();
+      await each(users, async (v) => {
+        const r = await ctx.target.request(`/${v}/system_stats`, { headers: { authorization: basicHeader(v, creds[v]) }, maxBody: 100 }).catch((e: Error) => ({ status: 0, body: e.message }));
+        if (r.status === 200) victims.add(v);
+        else unjudged.push(`/${v}/ does not open with ${v}'s own password (${r.status ? `HTTP ${r.status}` : r.body})`);
+      });
+      const pairs = users.flatMap((a) => users.filter((b) => b !== a && victims.has(b)).map((b) => [a, b] as const));
       const opened: string[] = [];
       await each(pairs, async ([intruder, victim]) => {
         for (const name of [intruder, victim]) {
-          const r = await ctx.target.request(`/${victim}/system_stats`, { headers: { authorization: basicHeader(name, creds[intruder]) }, maxBody: 100 });
-          // Opened is a 2xx/3xx; a workspace missing or down (404, 502) refuses everyone and is health's finding.
-          if (r.status < 400) opened.push(`${intruder}'s password${name === victim ? ` (as ${victim})` : ''} opens /${victim}/ (HTTP ${r.status})`);
+          const r = await ctx.target.request(`/${victim}/system_stats`, { headers: { authorization: basicHeader(name, creds[intruder]) }, maxBody: 100 }).catch((e: Error) => ({ status: 0, body: e.message }));
+          const who = `${intruder}'s password${name === victim ? ` (as ${victim})` : ''}`;
+          if (r.status > 0 && r.status < 400) opened.push(`${who} opens /${victim}/ (HTTP ${r.status})`);
+          else if (r.status !== 401 && r.status !== 403) unjudged.push(`${who} on /${victim}/ → ${r.status ? `HTTP ${r.status}` : r.body}, not a refusal`);
         }
       }, 16);
-      ctx.record('every participant\'s password against every other workspace', { pairs: pairs.length, requests: pairs.length * 2, opened });
+      ctx.record('every participant\'s password against every other workspace', { victimsOpenToTheirOwn: victims.size, pairs: pairs.length, requests: pairs.length * 2, opened, couldNotJudge: unjudged.length });
       ctx.expect(opened.length === 0, 'no participant gets into another\'s workspace', more(opened));
+      ctx.expect(unjudged.length === 0, 'each workspace opens to its own participant and refuses every other (401/403)', unjudgedText('these', unjudged));
       return `${pairs.length} intruder/victim pairs, each refused under both names`;
     },
   }),

@@ -17,6 +17,8 @@ const notInstalled = (r: Run) => r.exitCode === 127 || (r.exitCode !== 0 && /com
 
 export async function hostRun(ctx: CheckContext, cmd: string[]): Promise<Run> {
   const r = await ctx.target.host!.run(cmd);
+  const stub = ctx.target.host!.standIns?.[cmd[0]];
+  if (stub) ctx.standIn(stub);
   ctx.record(cmd.join(' '), { exitCode: r.exitCode, stdout: r.stdout.slice(0, 1500), ...(r.stderr ? { stderr: r.stderr.slice(0, 300) } : {}) }, `on ${ctx.target.host!.where}`);
   if (r.exitCode === 255 && /ssh|connect|Permission denied/i.test(r.stderr)) ctx.fail(`SSH to the host failed: ${firstLine(r)}`);
   return r;
@@ -171,7 +173,9 @@ export const hostChecks = [
       const served = await ctx.target.tlsProbe();
       const servedFp = served.cert?.fingerprint256?.toUpperCase();
       ctx.record('served certificate', { fingerprint256: servedFp ?? null, validTo: served.cert?.valid_to ?? null });
-      if (servedFp && fingerprint) ctx.expect(servedFp === fingerprint, 'nginx serves this file\'s certificate', `it serves another, valid to ${served.cert?.valid_to}: reload nginx`);
+      ctx.expect(!!fingerprint, `the file's fingerprint (openssl x509 -fingerprint)`, r.stdout.slice(0, 120));
+      ctx.expect(!!servedFp, 'the certificate nginx serves, to compare with the file', `no certificate read from ${ctx.target.domain}:443 (${served.error ?? 'no answer'}): whether nginx serves this file is not known`);
+      ctx.expect(servedFp === fingerprint, 'nginx serves this file\'s certificate', `it serves another, valid to ${served.cert?.valid_to}: reload nginx`);
       // The rest was checked; the key was not: that is a check that could not look, so a skip.
       if (keyUnread) ctx.skip(`${keyPath} could not be read (${pub.stderr.trim().split('\n')[0]}): run with --sudo to check the key (the certificate itself: ${days} days left, served by nginx)`);
       return `${days} days left (${notAfter.toISOString().slice(0, 10)}); key matches; served by nginx`;

@@ -5,6 +5,7 @@ import { defineCheck, type CheckContext } from './lib/check.ts';
 import { http, each } from './lib/http.ts';
 import { tagMetadata } from './lib/writes.ts';
 import { outputDirOf, outputDirs } from './lib/identity.ts';
+import { couldNotLook, unjudgedText } from './lib/look.ts';
 
 /** Writes a uniquely named marker into user A's outputs from A's own container; removes it afterwards. */
 async function withMarker<T>(ctx: CheckContext, user: string, fn: (name: string) => Promise<T>): Promise<T> {
@@ -23,12 +24,19 @@ async function withMarker<T>(ctx: CheckContext, user: string, fn: (name: string)
 
 /** Inside a container: is the file at $1, or anywhere on any real filesystem mounted in it ($2 by
  *  name)? Each mount point is searched on its own (`find -xdev` alone stops at bind mounts, which is
- *  exactly where another user's outputs would be); kernel filesystems are skipped. */
-const SEARCH_MOUNTS = `ls "$1" 2>/dev/null
+ *  exactly where another user's outputs would be); kernel filesystems are skipped. It ends by saying
+ *  how many filesystems it searched: without that line (no sh, no find, no /proc/mounts) it did not look. */
+const SEARCH_MOUNTS = `command -v find >/dev/null || { echo "find: not found" >&2; exit 127; }
+[ -r /proc/mounts ] || { echo "/proc/mounts: not readable" >&2; exit 2; }
+ls "$1" 2>/dev/null
+n=0
 while read -r _dev mnt type _rest; do
   case "$type" in proc|sysfs|devpts|mqueue|cgroup|cgroup2|securityfs|debugfs|tracefs|pstore|bpf|configfs|fusectl|hugetlbfs|autofs|binfmt_misc|nsfs|devtmpfs) continue;; esac
+  n=$((n+1))
   find "$mnt" -xdev -name "$2" 2>/dev/null | head -1
-done < /proc/mounts | head -1`;
+done < /proc/mounts
+echo "searched $n filesystems"`;
+const SEARCHED = /^searched ([1-9]\d*) filesystems$/m;
 
 export const isolationChecks = [
   defineCheck({
@@ -39,16 +47,24 @@ export const isolationChecks = [
       const [a, ...others] = ctx.target.users;
       // With one workspace there is nobody to be isolated from: nothing to see, so no pass.
       if (!others.length) ctx.skip(`only ${a} is configured (NUM_USERS=1): isolation between users cannot be observed`);
-      await withMarker(ctx, a, async (name) => {
+      return withMarker(ctx, a, async (name) => {
         const seenBy: string[] = [];
+        const unjudged: string[] = [];
+        let searched = 0;
         const dirs = await outputDirs(ctx.target.host!, others);
         await each(others, async (b) => {
           // Its own output directory first (as its mount says), then every other real filesystem in it.
           const r = await ctx.target.host!.serviceExec(b, ['sh', '-c', SEARCH_MOUNTS, 'sh', `${dirs.get(b) ?? '/nonexistent'}/${name}`, name]);
-          if (r.stdout.trim()) seenBy.push(`${b} sees ${r.stdout.trim().split('\n')[0]}`);
+          const why = couldNotLook(r) ?? (SEARCHED.test(r.stdout) ? undefined : `no filesystem searched (${r.stdout.trim().split('\n').at(-1) || 'no output'})`);
+          if (why) return void unjudged.push(`${b}: ${why}`);
+          searched++;
+          const found = r.stdout.trim().split('\n').filter((l) => !SEARCHED.test(l));
+          if (found.length) seenBy.push(`${b} sees ${found[0]}`);
         });
-        ctx.record(`other users' containers (${others.length})`, { seeingTheMarker: seenBy });
+        ctx.record(`other users' containers (${others.length})`, { searched, seeingTheMarker: seenBy, couldNotLook: unjudged });
         ctx.expect(seenBy.length === 0, `${a}'s file invisible to the other ${others.length} users`, seenBy.join('; '));
+        ctx.expect(unjudged.length === 0, `a search in each of the other ${others.length} containers`, unjudgedText('every container', unjudged));
+        return `searched in ${searched} other containers: ${a}'s file in none`;
       });
     },
   }),
@@ -64,16 +80,21 @@ export const isolationChecks = [
         const own = await http(ctx, `/${a}/view?filename=${name}&type=output`, { label: `${a} views its own file` });
         ctx.expect(own.status === 200 && own.body.includes('isolation marker'), `${a} can view its own output through /${a}/view`, `HTTP ${own.status}`);
         const leaks: string[] = [];
+        const unjudged: string[] = [];
         await each(others, async (b) => {
           for (const path of [`/${b}/view?filename=${name}&type=output`, `/${b}/view?filename=${name}&subfolder=../${a}&type=output`]) {
-            const r = await ctx.target.request(path);
+            const r = await ctx.target.request(path).catch((e: Error) => ({ status: 0, body: e.message }));
             if (r.status === 200 && r.body.includes('isolation marker')) leaks.push(`${path} → 200 with ${a}'s file`);
+            // ComfyUI's answers: the file, or its 400/403/404. No answer (5xx, a timeout) shows nothing.
+            else if (![200, 400, 403, 404].includes(r.status)) unjudged.push(`${path} → ${r.status ? `HTTP ${r.status}` : r.body}`);
           }
         });
-        ctx.record('other users\' /view', { leaks });
+        ctx.record('other users\' /view', { leaks, couldNotLook: unjudged });
         ctx.expect(leaks.length === 0, `no other workspace serves ${a}'s file`, leaks.join('; '));
+        ctx.expect(unjudged.length === 0, 'every other workspace answers /view (the file, or 400/403/404)', unjudgedText('these workspaces', unjudged));
         for (const path of ['/outputs/', `/outputs/${a}/`]) {
           const r = await http(ctx, path);
+          ctx.expect(r.status < 500, `GET ${path} answers (a listing, 403 or 404)`, `HTTP ${r.status}: nothing to judge`);
           ctx.expect(!r.body.includes(name), `GET ${path} does not reveal ${a}'s file name`, `HTTP ${r.status} listing ${name}`);
         }
         const direct = await http(ctx, `/outputs/${a}/${name}`, { label: 'direct /outputs/ URL' });

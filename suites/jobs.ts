@@ -6,6 +6,7 @@
 // participant's, except the one job whose image must land in a user's outputs), tag every job and
 // remove what they created. Completed, failed and cancelled jobs cannot be deleted (the contract
 // answers 400): they stay in the queue's history, tagged `comfy-verify` in their metadata.
+import { couldNotLook, unjudgedText } from './lib/look.ts';
 import { randomBytes } from 'node:crypto';
 import { defineCheck, type CheckContext } from './lib/check.ts';
 import { http, json, each } from './lib/http.ts';
@@ -58,12 +59,16 @@ async function checkOutput(ctx: CheckContext, owner: string, f: OutputFile): Pro
   ctx.record(`${owner}'s image`, { status: own.status, bytes: own.raw?.length, pngSignature: png });
   if (own.status !== 200 || !png) problems.push(`/${owner}/view → HTTP ${own.status}${own.status === 200 ? ', not a PNG' : ''}`);
   const leaks: string[] = [];
+  const unjudged: string[] = [];
   await each(others, async (u) => {
-    const r = await ctx.target.request(`/${u}/view?${q}`, { raw: true }).catch(() => undefined); // a workspace down serves nothing
-    if (r?.status === 200 && r.raw?.subarray(0, 8).equals(PNG_SIGNATURE)) leaks.push(`/${u}/view serves it`);
+    const r = await ctx.target.request(`/${u}/view?${q}`, { raw: true }).catch((e: Error) => ({ status: 0, raw: undefined, body: e.message }));
+    if (r.status === 200 && r.raw?.subarray(0, 8).equals(PNG_SIGNATURE)) leaks.push(`/${u}/view serves it`);
+    // A workspace that does not answer (5xx, a timeout) shows nothing either way.
+    else if (![200, 400, 403, 404].includes(r.status)) unjudged.push(`/${u}/view → ${r.status ? `HTTP ${r.status}` : r.body}`);
   });
-  ctx.record(`the other ${others.length} workspaces' /view`, { serving: leaks });
+  ctx.record(`the other ${others.length} workspaces' /view`, { serving: leaks, couldNotLook: unjudged });
   problems.push(...leaks);
+  if (unjudged.length) problems.push(unjudgedText('other workspaces\' /view', unjudged));
   if (!host) return problems; // no host access: the HTTP view is the evidence
   // Names from the deployment's answer go to commands as arguments, never through a shell.
   const dirs = await outputDirs(host, [owner, ...others]);
@@ -72,14 +77,19 @@ async function checkOutput(ctx: CheckContext, owner: string, f: OutputFile): Pro
   ctx.record(`${owner}'s container: ${path}`, { exitCode: mine.exitCode, firstBytes: mine.stdout.trim() || mine.stderr.trim().slice(0, 120) });
   if (mine.exitCode !== 0) problems.push(`not in ${owner}'s ${dirs.get(owner) ?? 'output directory (none mounted)'}`);
   const seenIn: string[] = [];
+  const notLooked: string[] = [];
   await each(others, async (u) => {
     const dir = dirs.get(u);
-    if (!dir) return;
-    const found = (await host.serviceExec(u, ['find', dir, '-name', f.filename])).stdout.trim().split('\n')[0];
+    if (!dir) return void notLooked.push(`${u}: no output directory mounted`);
+    const r = await host.serviceExec(u, ['find', dir, '-name', f.filename]);
+    const why = couldNotLook(r);
+    if (why) return void notLooked.push(`${u}: ${why}`);
+    const found = r.stdout.trim().split('\n')[0];
     if (found) seenIn.push(`${u}: ${found}`);
   });
-  ctx.record(`the other ${others.length} users' containers`, { holdingTheImage: seenIn });
+  ctx.record(`the other ${others.length} users' containers`, { holdingTheImage: seenIn, couldNotLook: notLooked });
   if (seenIn.length) problems.push(`found in ${seenIn.join('; ')}`);
+  if (notLooked.length) problems.push(unjudgedText('other users\' containers', notLooked));
   return problems;
 }
 
@@ -292,6 +302,9 @@ export const jobsChecks = [
           const { job: started0 } = await jobs.follow(instructor.id, started, WAIT_MS, 100);
           ctx.expect(!!started0 && started0.status !== 'pending', 'a worker takes the instructor job', started0 ? 'still pending' : 'gone');
           const later = await Promise.all(waiting.map((n) => jobs.get(n.id)));
+          // Without start times the order cannot be read: a job taken but not saying when is no evidence.
+          const undated = [started0!, ...later].filter((n) => n && n.status !== 'pending' && !n.started_at);
+          ctx.expect(undated.length === 0, 'every job a worker took has its started_at', undated.map((n) => `${n!.id.slice(0, 8)} ${n!.status} with started_at ${n!.started_at}`));
           const before = later.filter((n) => n?.started_at && n.started_at < started0!.started_at!);
           ctx.record('normal jobs when the instructor job started', later.map((n) => n && { status: n.status, started_at: n.started_at }), { instructorStarted: started0!.started_at });
           ctx.expect(before.length === 0, 'no normal job that was waiting started before the instructor job', before.map((n) => `started ${n!.started_at}`));

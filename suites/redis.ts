@@ -36,14 +36,20 @@ export const redisChecks = [
     needs: ['public-vantage'],
     async run(ctx) {
       const v = ctx.target.vantages.public!;
-      const scan = await v.scan(ctx.target.publicAddress, [port]);
-      const state = scan.open.length ? 'open' : scan.closed.length ? 'closed' : 'filtered';
-      ctx.record(`TCP ${ctx.target.publicAddress}:${port}`, state, { from: v.where });
+      // With a positive control from the same place: 443 on the same address must answer, or a closed
+      // or filtered 6379 only says that this vantage reaches nothing.
+      const https = CONTRACT.httpsPort;
+      const scan = await v.scan(ctx.target.publicAddress, [port, https]);
+      const state = scan.open.includes(port) ? 'open' : scan.closed.includes(port) ? 'closed' : 'filtered';
+      ctx.record(`TCP ${ctx.target.publicAddress}:${port} and :${https}`, { [port]: state, [https]: scan.open.includes(https) ? 'open' : 'not open' }, { from: v.where });
+      ctx.expect(scan.open.includes(https), `the same vantage reaches ${ctx.target.publicAddress}:${https} (so a closed ${port} means something)`,
+        `${https} not open from ${v.where} either: the vantage reaches nothing, Redis's port cannot be judged`);
       if (state === 'open') {
         const r = await v.redis(ctx.target.publicAddress, port, undefined, ['PING']);
         ctx.record('PING without AUTH from the internet', r);
       }
       ctx.expect(state !== 'open', `port ${port} closed on the public address`, `open on ${ctx.target.publicAddress}:${port}: Redis faces the internet`);
+      return `${port} ${state} from the internet, where ${https} answers`;
     },
   }),
   defineCheck({
@@ -55,8 +61,10 @@ export const redisChecks = [
       const wrong = on.filter((l) => !(l.address === vpn || isLoopback(l.address)));
       ctx.expect(wrong.length === 0, `Redis bound only to the VPN address${vpn ? ` ${vpn}` : ''}`,
         wrong.map((l) => `${l.address}:${l.port}${isWildcard(l.address) ? ' (every interface, exposed to the internet)' : ''}`).join(', '));
-      if (ctx.target.mode === 'host' || on.length) ctx.expect(on.some((l) => l.address === vpn), `Redis listening on ${vpn}:${port} for GPU workers`, on.length ? on.map((l) => `${l.address}:${l.port}`).join(', ') : 'not listening on the host');
-      return on.length ? `bound to ${on.map((l) => l.address).join(', ')}` : 'not published on the host (internal network only)';
+      // GPU workers reach Redis over the VPN in both modes (the contract's worker): no listener at all
+      // is not "bound right", it is unreachable for them.
+      ctx.expect(on.some((l) => l.address === vpn), `Redis listening on ${vpn}:${port} for GPU workers`, on.length ? on.map((l) => `${l.address}:${l.port}`).join(', ') : 'not listening on the host');
+      return `bound to ${on.map((l) => l.address).join(', ')}`;
     },
   }),
 ];

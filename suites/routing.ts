@@ -90,9 +90,12 @@ export const routingChecks = [
     async run(ctx) {
       for (const path of ['/outputs/', `/outputs/${ctx.target.users[0]}/`]) {
         const r = await http(ctx, path);
+        // Refused (403, 404) or a page that is no listing; no answer (5xx) is nothing to judge.
+        ctx.expect(r.status < 500, `GET ${path} answers (403, 404, or a page)`, `HTTP ${r.status}: no answer, so no sign either way`);
         const listing = /Index of|<a href="[^"]+\/?">/i.test(r.body) && r.status === 200;
         ctx.expect(!listing, `GET ${path} shows no directory listing`, `HTTP ${r.status} with a listing: ${r.body.slice(0, 100)}`);
       }
+      return 'no listing: /outputs/ and a user\'s directory refused or unlisted';
     },
   }),
   defineCheck({
