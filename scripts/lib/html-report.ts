@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckResult, EvidenceItem, Status } from '../../suites/lib/check.ts';
-import { outOfScope, type ModeResult, type VerifyReport } from './report.ts';
+import { onStandIns, outOfScope, standInNote, type ModeResult, type VerifyReport } from './report.ts';
 import type { FaultRecord } from '../../suites/lib/fault-runner.ts';
 import { redact } from '../../stack/secrets.ts';
 
@@ -100,6 +100,7 @@ function checkHtml(c: ModeResult, multiMode: boolean): string {
 <div class="check-head">${badge(c.status)} <span class="title">${esc(c.title)}</span></div>
 <div class="meta"><code>${esc(c.id)}</code>${multiMode ? ` · ${esc(modeWord(c.mode))} mode` : ''} · ${duration(c.durationMs)}${c.blockedBy ? ` · <b>blocked by ${esc(c.blockedBy.service)}</b>` : ''}${c.rerun ? ` · rerun ${esc(c.rerun)}` : ''}</div>
 <p class="msg">${esc(c.message)}</p>
+${c.standIn ? `<p class="standin"><span class="badge skip">stand-in</span> ${esc(standInNote(c))}</p>` : ''}
 ${evidenceHtml(c.evidence ?? [], c.status === 'fail')}
 </div>`;
 }
@@ -136,7 +137,7 @@ ${go && r.partial ? `<ul class="notrun">${r.partial.reasons.map((x) => `<li>not 
 <table class="kv">
 <tr><th>Target</th><td>${esc(r.target)}</td></tr>
 <tr><th>Modes</th><td>${r.modes.map((m) => esc(modeWord(m))).join(', ') || '–'}</td></tr>
-<tr><th>Checks</th><td>${c.pass} passed, ${plural(c.warn, 'warning')}, ${c.fail} failed, ${c.skip} skipped${outOfScope(r) ? ` (${outOfScope(r)} not part of this run or deployment)` : ''} (${r.checks.length} in all)</td></tr>
+<tr><th>Checks</th><td>${c.pass} passed, ${plural(c.warn, 'warning')}, ${c.fail} failed, ${c.skip} skipped${outOfScope(r) ? ` (${outOfScope(r)} not part of this run or deployment)` : ''} (${r.checks.length} in all)${onStandIns(r).length ? `; ${onStandIns(r).length} of the passes and warnings on stand-in evidence (${onStandIns(r).map((x) => `<a href="#${anchor(x)}">${esc(x.id)}</a>`).join(', ')}): they prove the checks' reading, not the real thing` : ''}</td></tr>
 <tr><th>Duration</th><td>${duration(r.durationMs)}</td></tr>
 <tr><th>Run at</th><td>${esc(when(r.generatedAt))}</td></tr>
 </table></div></section>
@@ -267,7 +268,7 @@ table.kv{border-collapse:collapse;margin-top:6px}table.kv th{text-align:left;fon
 .suite{border-top:2px solid #dfe3e6;padding-top:14px}
 .check{border:1px solid #dfe3e6;border-left:6px solid;border-radius:6px;padding:8px 12px;margin:8px 0;break-inside:avoid}
 .check.pass{border-left-color:#1e8e3e}.check.fail{border-left-color:#c5221f;background:#fffafa}.check.warn{border-left-color:#b06000;background:#fffcf5}.check.skip{border-left-color:#80868b}
-.check .title{font-weight:600}.check .meta{font-size:12px;color:#6b7680;margin-top:2px}.check .msg{margin:4px 0}
+.check .title{font-weight:600}.check .meta{font-size:12px;color:#6b7680;margin-top:2px}.check .msg{margin:4px 0}.check .standin{font-size:12px;color:#7a5c00;margin:2px 0}
 .check.fail .msg{color:#a50e0e;font-weight:500}
 code{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 details summary{cursor:pointer;color:#1a5fb4;font-size:13px}

@@ -28,6 +28,16 @@ describe('verdicts', () => {
     expect(html).toMatch(/<title>GO \(partial\)/);
   });
 
+  it('passes on stand-in evidence are counted apart, in the terminal and the page, each marked', () => {
+    const rep = buildReport('t', ['host'], [r('host.firewall', 'pass', 'active', { standIn: 'ufw on the VPS (a stub)' }), r('health.nginx', 'pass')], 1);
+    const text = summary(rep).replace(/\x1b\[[0-9;]*m/g, '');
+    expect(text).toMatch(/^GO: t meets the contract$/m);
+    expect(text).toContain('of these, 1 on stand-in evidence ([remote] host.firewall): they prove the checks\' reading, not the real ufw on the VPS');
+    const html = renderHtml(rep);
+    expect(html).toContain('1 of the passes and warnings on stand-in evidence');
+    expect(html).toMatch(/class="badge skip">stand-in<\/span> stand-in evidence: ufw on the VPS \(a stub\); proves the check&#39;s reading, not the real thing|class="badge skip">stand-in<\/span> stand-in evidence: ufw on the VPS \(a stub\); proves the check(&#x27;|')s reading/);
+  });
+
   it('a failure is NO-GO (exit 1) whatever was skipped; checks outside the profile do not make a run partial', () => {
     const bad = buildReport('t', ['remote'], [r('health.nginx', 'fail'), r('host.firewall', 'skip', NO_SSH)], 1);
     expect(bad.verdict).toBe('NO-GO');

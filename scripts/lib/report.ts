@@ -72,8 +72,13 @@ const ICON: Record<Status, string> = { pass: green('✔'), warn: yellow('⚠'), 
 
 export function resultLine(r: ModeResult): string {
   const ms = r.durationMs >= 1000 ? `${(r.durationMs / 1000).toFixed(1)} s` : `${r.durationMs} ms`;
-  return redact(`${ICON[r.status]} ${dim(`[${r.mode}]`)} ${r.id.padEnd(34)} ${r.status === 'pass' ? dim(r.message) : r.message} ${dim(ms)}${r.rerun ? dim(` (rerun ${r.rerun})`) : ''}`);
+  return redact(`${ICON[r.status]} ${dim(`[${r.mode}]`)} ${r.id.padEnd(34)} ${r.status === 'pass' ? dim(r.message) : r.message} ${dim(ms)}${r.rerun ? dim(` (rerun ${r.rerun})`) : ''}${r.standIn ? yellow(` [${standInNote(r)}]`) : ''}`);
 }
+
+/** What a result read from a stand-in's stub proves. */
+export const standInNote = (r: Pick<CheckResult, 'standIn'>) => `stand-in evidence: ${r.standIn}; proves the check's reading, not the real thing`;
+/** Passes and warnings whose evidence came from a stand-in's stub: counted apart in the verdict. */
+export const onStandIns = (r: Pick<VerifyReport, 'checks'>) => r.checks.filter((x) => x.standIn && (x.status === 'pass' || x.status === 'warn'));
 
 export function buildReport(target: string, modes: string[], checks: ModeResult[], durationMs: number, causes: RootCause[] = [], deployment?: DeploymentNotes): VerifyReport {
   const counts: Record<Status, number> = { pass: 0, warn: 0, fail: 0, skip: 0 };
@@ -111,6 +116,7 @@ export function summary(r: VerifyReport): string {
       : r.partial ? yellow(`GO (partial: ${r.partial.notRun} of ${r.partial.of} checks not run): ${r.target} meets the contract in what was checked`)
       : green(`GO: ${r.target} meets the contract`)),
     `${c.pass} passed, ${c.warn} warnings, ${c.fail} failed, ${c.skip} skipped${outOfScope(r) ? ` (${outOfScope(r)} not part of this run or deployment)` : ''} in ${(r.durationMs / 1000).toFixed(0)} s`,
+    ...(onStandIns(r).length ? [yellow(`  of these, ${onStandIns(r).length} on stand-in evidence (${onStandIns(r).map((x) => `[${x.mode}] ${x.id}`).join(', ')}): they prove the checks' reading, not the real ${[...new Set(onStandIns(r).map((x) => x.standIn!.split(' (')[0]))].join(', ')}`)] : []),
     // Root causes first: one service that stopped answering explains the checks it blocked.
     ...(r.rootCauses ?? []).flatMap((x) => [
       red(bold(`  ROOT CAUSE${r.modes.length > 1 ? ` [${x.mode}]` : ''}: ${causeText(x)}${x.after[0] ? `, after ${x.after[0]}` : ''}${x.until ? ` (answered again at ${x.until.slice(11, 19)})` : ''}`)),

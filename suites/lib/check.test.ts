@@ -27,6 +27,15 @@ describe('checks', () => {
     expect(slow).toMatchObject({ status: 'fail', message: 'no answer within 0.05 s' });
   });
 
+  it('a result read from a stand-in\'s stub says so, passed or failed', async () => {
+    const ok = await runCheck(defineCheck({ id: 'x.stub', suite: 'host', title: 't', run: async (ctx) => { ctx.standIn('ufw on the VPS'); } }), target);
+    expect(ok).toMatchObject({ status: 'pass', standIn: 'ufw on the VPS' });
+    const bad = await runCheck(defineCheck({ id: 'x.stubfail', suite: 'host', title: 't', run: async (ctx) => { ctx.standIn('ufw on the VPS'); ctx.fail('inactive'); } }), target);
+    expect(bad).toMatchObject({ status: 'fail', standIn: 'ufw on the VPS' });
+    const real = await runCheck(defineCheck({ id: 'x.real', suite: 'host', title: 't', run: async () => {} }), target);
+    expect(real.standIn).toBeUndefined();
+  });
+
   it('runs slow checks first and returns results in the given order', async () => {
     const started: string[] = [];
     const mk = (id: string, slow = false) => defineCheck({ id, suite: 'health', title: id, slow, run: async () => { started.push(id); } });

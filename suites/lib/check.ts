@@ -33,6 +33,9 @@ export interface CheckResult {
   /** skipped because what it verifies is not part of this deployment (no per-user auth at all): listed,
    *  but the run is not partial for it */
   outOfProfile?: boolean;
+  /** its evidence came from a stand-in's stub (what the stub stands for): it proves the check's
+   *  reading, not the real thing */
+  standIn?: string;
 }
 
 export interface Check {
@@ -73,6 +76,13 @@ export class CheckContext {
   /** Waits until the run's quiet checks are done: for an event that would only delay their silence. */
   afterQuiet(): Promise<void> {
     return this.quietDone;
+  }
+
+  /** what stand-in stubs this check's evidence came from (see CheckResult.standIn) */
+  readonly standIns = new Set<string>();
+  /** The evidence just read came from a stand-in's stub standing for `what`. */
+  standIn(what: string): void {
+    this.standIns.add(what);
   }
 
   record(label: string, seen?: unknown, sent?: unknown): void {
@@ -154,10 +164,10 @@ export async function runCheck(check: Check, target: Target, o: { artifactsDir?:
       }),
     ]);
     const w = ctx.warningText;
-    return { ...base, status: w ? 'warn' : 'pass', message: w ?? (summary || 'ok'), evidence: ctx.evidence, durationMs: Date.now() - started };
+    return { ...base, status: w ? 'warn' : 'pass', message: w ?? (summary || 'ok'), evidence: ctx.evidence, durationMs: Date.now() - started, ...standInOf(ctx) };
   } catch (e) {
     const outcome = e instanceof CheckOutcome ? e : new CheckOutcome('fail', e instanceof BlockedError ? e.message : `error: ${(e as Error)?.message ?? String(e)}`);
-    const r: CheckResult = { ...base, status: outcome.status, message: outcome.message, evidence: ctx.evidence, durationMs: Date.now() - started, ...(outcome.notApplicable ? { outOfProfile: true } : {}) };
+    const r: CheckResult = { ...base, status: outcome.status, message: outcome.message, evidence: ctx.evidence, durationMs: Date.now() - started, ...(outcome.notApplicable ? { outOfProfile: true } : {}), ...standInOf(ctx) };
     // A failure while a service it touched was dark: blocked by that root cause, whatever it says.
     // One whose probes are going unanswered right now is waited for, so the verdict is the watcher's.
     if (r.status === 'fail' && w && !(e instanceof BlockedError)) await w.settle(touched);
@@ -179,6 +189,8 @@ export async function runCheck(check: Check, target: Target, o: { artifactsDir?:
     if (pauses) await o.watcher?.resume();
   }
 }
+
+const standInOf = (ctx: CheckContext) => (ctx.standIns.size ? { standIn: [...ctx.standIns].join(', ') } : {});
 
 /** Runs checks with bounded concurrency; slow ones start first so their waiting overlaps the rest,
  *  then the ones that cause job events (their events end early), then the others. A quiet check (the

@@ -40,13 +40,19 @@ export function localTarget(d: TargetStack, o: {
       vpn: containerVantage('vpn', name('probe-vpn'), `a container on the VPN network (as a GPU worker), probing the host's VPN address ${d.vpnAddress}`),
       loopback: selfVantage('loopback', 'the VPS host itself (127.0.0.1)'),
     },
-    host: ssh ? { ...ssh, where: `the stand-in VPS host, ${ssh.where}` } : direct,
+    host: ssh ? { ...ssh, where: `the stand-in VPS host, ${ssh.where}`, standIns: STAND_IN_HOST_STUBS } : direct,
     ...(d.envFiles ? { files: localFiles(d.envFiles, 'the compose project\'s own files, on this machine') } : {}),
   });
   const close = target.close;
   target.close = async () => { await close(); await ssh?.close(); };
   return target;
 }
+
+/** The stand-in host's stubs (stack/topology.ts): they print what the harness configured. */
+const STAND_IN_HOST_STUBS = {
+  ufw: 'ufw on the VPS (a stub on the stand-in host prints the guide\'s rules)',
+  tailscale: 'the Tailscale client on the VPS (a stub on the stand-in host prints the VPN address)',
+};
 
 /** Secrets read from the stack each time (registered for redaction as they are read). */
 function liveSecrets(now: () => Secrets): Secrets {

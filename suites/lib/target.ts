@@ -93,6 +93,9 @@ export function hostLayout(t: Pick<Target, 'domain' | 'host'>): HostLayout {
 /** The deployment's host: its shell, and its containers (service names as in the compose files). */
 export interface HostAccess {
   where: string;
+  /** programs on this host that are stand-ins' stubs, and what each stands for (our local stack's
+   *  stand-in host prints what the harness configured for `ufw` and `tailscale`) */
+  standIns?: Record<string, string>;
   layout?: Partial<HostLayout>;
   run(cmd: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   serviceExec(service: string, cmd: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
