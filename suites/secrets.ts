@@ -53,7 +53,7 @@ export function judgeEnv(env: Record<string, string>, example?: Record<string, s
   return names.map((name): FileVerdict => {
     const v = env[name];
     if (v === undefined) return { name, problem: 'not set in .env (compose passes a blank)' };
-    if (isLiteralCommand(v)) return { name, problem: 'a literal command (`$(`…`)` or backticks: pasted, never run)' };
+    if (isLiteralCommand(v)) return { name, problem: 'a literal command (`$(…)` or backticks: pasted, never run)' };
     if (example?.[name] && v === example[name]) return { name, problem: 'equals `.env.example`' };
     if (v === PLATFORM_EXAMPLE[name]) return { name, problem: 'equals the platform\'s `.env.example`' };
     if (isPlaceholder(v)) return { name, problem: v.trim() === '' ? 'empty' : 'a placeholder' };
