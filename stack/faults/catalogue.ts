@@ -577,6 +577,40 @@ export const FAULTS: Fault[] = [
     message: /world-readable \(mode 644\)/,
     apply: (t) => withUserAuth(t, 'htpasswd-world-readable', (a) => { a.fileMode = 0o644; }),
   }),
+  // Blind spots: what a check cannot see must not read as a pass.
+  defineFault({
+    id: 'frontend-without-find', modes: ['host'],
+    description: 'user005\'s image has no `find` (a slimmer base image): a search inside its container prints nothing, which must not read as "the file is not there"',
+    expect: ['isolation.container-view'],
+    collateral: ['jobs.lifecycle'],
+    message: /could not look at every container: user005: a program it needs is missing/,
+    apply: (t) => withService(t, 'user005', (s) => { s.command = ['sh', '-c', 'rm -f /usr/bin/find && exec node /app/main.mjs']; }, 'frontend-without-find'),
+  }),
+  defineFault({
+    id: 'user-container-missing', modes: ['host'],
+    description: 'user007\'s container not running (stopped, or never started): what cannot be looked at in it must not read as isolated',
+    expect: ['isolation.container-view', 'health.frontends'],
+    collateral: ['routing.user-identity', 'websocket.user-upgrade', 'browser.workspaces', 'isolation.view-traversal', 'isolation.cross-user-urls', 'jobs.lifecycle', 'host.listeners', 'exposure.host-bindings'],
+    message: /could not look at every container: user007: no such container/,
+    apply: (t) => withService(t, 'user007', (s) => { s.enabled = false; }, 'user-container-missing'),
+  }),
+  defineFault({
+    id: 'workspaces-answer-502', modes: ['container'],
+    description: 'every workspace behind its Basic auth answers 502 (nginx proxies the users to a port nothing listens on): wrong passwords get 401, which must not read as "each refused" when the right ones open nothing',
+    expect: ['access.cross-user', 'access.own-credentials', 'health.frontends'],
+    collateral: ['routing.user-identity', 'websocket.user-upgrade', 'browser.workspaces', 'browser.queue-prompt', 'isolation.view-traversal', 'isolation.cross-user-urls', 'jobs.lifecycle', 'resilience.recreated-containers'],
+    message: /does not open with user\d{3}'s own password \(HTTP 502\)/,
+    apply: (t) => withNginx(t, 'workspaces-answer-502', (c) => c.replaceAll(':8188', ':8189')),
+  }),
+  defineFault({
+    id: 'jobs-without-started-at', modes: ['host'],
+    description: 'the queue API leaves started_at out of every job: which job a worker took first cannot be read, and must not read as "in order"',
+    expect: ['jobs.priority'],
+    collateral: ['jobs.lifecycle', 'jobs.queue-order', 'resilience.worker-vanishes'],
+    message: /every job a worker took has its started_at/,
+    standIn: 'a queue-manager whose job response model leaves started_at out',
+    apply: (t) => withService(t, 'queue-manager', (s) => { s.env.FAULT_NO_STARTED_AT = 'true'; }, 'jobs-without-started-at'),
+  }),
 ];
 
 /** The catalogue's stacks: container mode with per-participant Basic auth (the access faults need

@@ -34,6 +34,9 @@ const FAULT_ROUND_ROBIN_AS_FIFO = process.env.FAULT_ROUND_ROBIN_AS_FIFO === 'tru
 /** ms of extra work per request for every open /ws client beyond 20 (a service that serves each socket inline) */
 const FAULT_FREEZE_ON_WS = process.env.FAULT_FREEZE_ON_WS === 'true';
 const FAULT_SLOW_PER_SOCKET_MS = Number(process.env.FAULT_SLOW_PER_SOCKET_MS || 0);
+/** the API shows no job's started_at (a response model that leaves the field out) */
+const FAULT_NO_STARTED_AT = process.env.FAULT_NO_STARTED_AT === 'true';
+const shown = (j: PublicJob): PublicJob => (FAULT_NO_STARTED_AT ? { ...j, started_at: null } : j);
 
 const K = {
   job: (id: string) => `job:${id}`,
@@ -110,7 +113,7 @@ async function view(job: Job, again = true): Promise<PublicJob> {
     const now = await getJob(job.id);
     if (now) return view(now, false);
   }
-  return publicJob(job, position, avgRunSeconds);
+  return shown(publicJob(job, position, avgRunSeconds));
 }
 
 function publish(type: EventType, data: PublicJob | { job_id: string }): void {
@@ -223,7 +226,7 @@ async function listJobs(user: string | undefined, status: Status | undefined, li
   return raw.flatMap((s) => {
     const job = s ? (JSON.parse(s) as Job) : null;
     if (!job || (status && job.status !== status)) return [];
-    return [publicJob(job, rank.get(job.id) ?? null, avgRunSeconds)];
+    return [shown(publicJob(job, rank.get(job.id) ?? null, avgRunSeconds))];
   });
 }
 
