@@ -18,13 +18,15 @@ export const BASE_PACKAGES = [
   'openssh-server', 'openssl', 'netcat-openbsd',
 ];
 
-/** Services that are our own code; redis and nginx are the real programs from the base image. */
-const BUNDLED: ServiceName[] = ['queue-manager', 'admin', 'frontend', 'worker', 'probe'];
-const PLAIN: ServiceName[] = ['redis', 'nginx'];
+/** Images of our own code (the stand-ins, and the reaper that removes a killed run's containers);
+ *  redis and nginx are the real programs from the base image. */
+type ImageKind = ServiceName | 'reaper';
+const BUNDLED: ImageKind[] = ['queue-manager', 'admin', 'frontend', 'worker', 'probe', 'reaper'];
+const PLAIN: ImageKind[] = ['redis', 'nginx'];
 
 /** What an image needs beyond the base: nginx gets the `nginx` user the official nginx images run
  *  their workers as, so an nginx.conf written for them (`user nginx;`) runs as written. */
-const EXTRA: Partial<Record<ServiceName, string[]>> = {
+const EXTRA: Partial<Record<ImageKind, string[]>> = {
   // htpasswd (apache2-utils) makes the participants' bcrypt files, as an operator does (`htpasswd -B`);
   // the nginx user reads them through the www-data group, like Debian's own workers.
   nginx: [
@@ -33,7 +35,7 @@ const EXTRA: Partial<Record<ServiceName, string[]>> = {
   ],
 };
 
-const dockerfile = (name: ServiceName, bundled: boolean) => [
+const dockerfile = (name: ImageKind, bundled: boolean) => [
   `FROM ${BASE_IMAGE}`,
   ...(EXTRA[name] ?? []),
   ...(bundled ? ['COPY main.mjs /app/main.mjs', 'WORKDIR /app', 'CMD ["node", "/app/main.mjs"]'] : []),
@@ -41,9 +43,9 @@ const dockerfile = (name: ServiceName, bundled: boolean) => [
   '',
 ].join('\n');
 
-export const imageName = (name: ServiceName) => `comfy-verify/${name}:${IMAGE_TAG}`;
+export const imageName = (name: ImageKind) => `comfy-verify/${name}:${IMAGE_TAG}`;
 
-async function bundle(name: ServiceName, outDir: string): Promise<void> {
+async function bundle(name: ImageKind, outDir: string): Promise<void> {
   await build({
     entryPoints: [join(ROOT, 'stack/services', name, 'main.ts')],
     outfile: join(outDir, 'main.mjs'),
