@@ -75,6 +75,8 @@ export async function startComposeStack(input: ComposeInput & { mode: NginxMode;
   const overrideFile = `${runDir}/comfy-verify.override.yml`;
   let env: StartedDockerComposeEnvironment;
   try {
+    // Whatever compose creates, labelled or not (its default network), goes with the run if this process is killed.
+    await harness.reapAlso(`label=com.docker.compose.project=${project}`);
     writeFileSync(overrideFile, override.yaml);
     progress(`docker compose up: ${basename(file)}${profiles.length ? ` --profile ${profiles.join(',')}` : ''} (${Object.keys(model.services).length} services)`);
     const t0 = Date.now();

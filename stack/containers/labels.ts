@@ -1,5 +1,6 @@
 // Everything we create carries these labels, so it can be removed by label: after a normal
-// run, after Ctrl-C, and after a killed run (the next run removes what a dead pid left).
+// run, after Ctrl-C, and after a killed run (its reaper removes it within seconds, see reaper.ts;
+// the next run removes what a dead pid left, should it come first).
 import { execa } from 'execa';
 
 export const LABEL = 'comfy-verify';
@@ -22,21 +23,23 @@ const alive = (pid: number) => {
   }
 };
 
-async function listByLabel(kind: 'container' | 'network' | 'volume', filter: string): Promise<{ id: string; pid: number }[]> {
-  const fmt = kind === 'container' ? '{{.ID}} {{.Label "comfy-verify.pid"}}' : '{{.Name}} {{.Label "comfy-verify.pid"}}';
+async function listByLabel(kind: 'container' | 'network' | 'volume', filter: string): Promise<{ id: string; pid: number; service: string }[]> {
+  const fmt = `${kind === 'container' ? '{{.ID}}' : '{{.Name}}'} {{.Label "comfy-verify.pid"}} {{.Label "comfy-verify.service"}}`;
   const args = kind === 'container' ? ['ps', '-a', '--filter', `label=${filter}`, '--format', fmt] : [kind, 'ls', '--filter', `label=${filter}`, '--format', fmt];
   const r = await execa('docker', args, { reject: false });
   if (r.exitCode !== 0) return [];
   return r.stdout.split('\n').filter(Boolean).map((l) => {
-    const [id, pid] = l.split(' ');
-    return { id, pid: Number(pid) };
+    const [id, pid, service = ''] = l.split(' ');
+    return { id, pid: Number(pid), service };
   });
 }
 
-/** Removes our containers, networks and volumes: of one run, or of every run whose process is gone. */
+/** Removes our containers, networks and volumes: of one run, or of every run whose process is gone.
+ *  A dead run's reaper is left to finish (it removes only its own run's, then itself). */
 export async function removeByLabel(o: { runId?: string; stale?: boolean }): Promise<number> {
   const filter = o.runId ? `${LABEL}.run=${o.runId}` : LABEL;
-  const pick = (xs: { id: string; pid: number }[]) => xs.filter((x) => o.runId || !o.stale || !alive(x.pid)).map((x) => x.id);
+  const pick = (xs: { id: string; pid: number; service: string }[]) =>
+    xs.filter((x) => o.runId || !o.stale || (!alive(x.pid) && x.service !== 'reaper')).map((x) => x.id);
   const containers = pick(await listByLabel('container', filter));
   if (containers.length) await execa('docker', ['rm', '-f', '-v', ...containers], { reject: false });
   const networks = pick(await listByLabel('network', filter));

@@ -1,0 +1,74 @@
+// A run's reaper (stack/services/reaper, Ryuk's protocol): a container that this process keeps a TCP
+// connection to, and that removes everything of the run once the connection has been gone for a
+// couple of seconds. So a run killed outright (kill -9, a CI timeout, an OOM kill) leaves nothing
+// behind even when no other run follows. Ctrl-C and normal exits still remove the run at once by
+// label (the reaper with it: it carries the run's labels).
+// It filters by the run's label only, so another run, started meanwhile, is never its to touch.
+// testcontainers' own Ryuk stays off: reusing a reaper across processes, as testcontainers does,
+// would keep a killed run's containers up for as long as any other run is connected to it.
+import { connect, type Socket } from 'node:net';
+import { execa } from 'execa';
+import { labelsFor } from './labels.ts';
+import { IMAGE_TAG } from '../topology.ts';
+import { HarnessError } from '../errors.ts';
+
+export const REAPER_SERVICE = 'reaper';
+/** How long after this process is gone the run is removed. The connection only drops when the
+ *  process dies (a suspended machine keeps it), so it need not be Ryuk's 10 s. */
+export const REAPER_GRACE = '3s';
+
+export interface Reaper {
+  /** Registers one more filter (a line of Ryuk's protocol), once the reaper has acknowledged it. */
+  add(filter: string): Promise<void>;
+}
+
+const dockerSocket = () => (process.env.DOCKER_HOST?.startsWith('unix://') ? process.env.DOCKER_HOST.slice('unix://'.length) : '/var/run/docker.sock');
+
+/** Starts the run's reaper and hands it the run's label; resolves once it has acknowledged. */
+export async function startReaper(runId: string): Promise<Reaper> {
+  const labels = Object.entries(labelsFor(runId, REAPER_SERVICE)).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+  const run = await execa('docker', ['run', '-d', '--rm', '--name', `cv-${runId}-${REAPER_SERVICE}`, ...labels,
+    '-v', `${dockerSocket()}:/var/run/docker.sock`, '-p', '127.0.0.1::8080', '-e', `RYUK_RECONNECTION_TIMEOUT=${REAPER_GRACE}`,
+    `comfy-verify/reaper:${IMAGE_TAG}`], { reject: false });
+  if (run.exitCode !== 0) throw new HarnessError(`the run's reaper did not start: ${run.stderr.split('\n').filter(Boolean).at(-1)}`, 'run npm run setup (it builds comfy-verify/reaper:1)');
+  const id = run.stdout.trim();
+  const port = Number((await execa('docker', ['port', id, '8080/tcp'])).stdout.split('\n')[0].split(':').at(-1));
+  const sock = await connectWithAck(port, `label=comfy-verify.run=${runId}`);
+  return { add: (filter) => send(sock, filter) };
+}
+
+/** Docker's port proxy accepts a connection before the reaper listens, and closes it when it finds
+ *  no one: only an ACK says the reaper has the filter. */
+async function connectWithAck(port: number, filter: string, timeoutMs = 15_000): Promise<Socket> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    const sock = connect({ host: '127.0.0.1', port });
+    try {
+      await new Promise<void>((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
+      await send(sock, filter);
+      // Never holds this process open; its end, however it comes, is what the reaper waits for.
+      sock.unref();
+      sock.on('error', () => {});
+      return sock;
+    } catch (e) {
+      last = (e as Error).message;
+      sock.destroy();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new HarnessError(`the run's reaper did not answer on 127.0.0.1:${port} (${last})`, 'docker logs of the cv-…-reaper container say why');
+}
+
+function send(sock: Socket, filter: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let got = '';
+    const done = (e?: Error) => { sock.off('data', onData); sock.off('close', onClose); clearTimeout(timer); e ? reject(e) : resolve(); };
+    const onData = (d: Buffer) => { got += d; if (got.includes('ACK\n')) done(); };
+    const onClose = () => done(new Error('closed before ACK'));
+    const timer = setTimeout(() => done(new Error('no ACK within 5 s')), 5_000);
+    sock.on('data', onData);
+    sock.once('close', onClose);
+    sock.write(`${filter}\n`);
+  });
+}
