@@ -69,9 +69,11 @@ function addFilter(line: string): void {
   log(`filter added: ${line}`);
 }
 
-// Containers of this reaper (its hostname is its id's prefix) and Ryuk's are never its to remove.
+// Reapers are never a reaper's to remove (it exits, and AutoRemove takes it): this one (its hostname is
+// its id's prefix, unless on the host's network), comfy-verify's by label, Ryuk's by its label.
 const self = hostname();
-const isReaper = (c: { Id: string; Labels?: Record<string, string> }) => c.Id.startsWith(self) || c.Labels?.['org.testcontainers.ryuk'] === 'true';
+const isReaper = (c: { Id: string; Labels?: Record<string, string> }) =>
+  c.Id.startsWith(self) || c.Labels?.['comfy-verify.service'] === 'reaper' || c.Labels?.['org.testcontainers.ryuk'] === 'true';
 
 async function list(kind: 'containers' | 'networks' | 'volumes' | 'images', f: Filter): Promise<string[]> {
   const q = encodeURIComponent(JSON.stringify(f));
