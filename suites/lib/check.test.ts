@@ -19,7 +19,7 @@ describe('checks', () => {
   });
 
   it('warnings turn a pass into warn; errors and timeouts into fail', async () => {
-    const warn = await runCheck(defineCheck({ id: 'x.warn', suite: 'tls', title: 't', run: async (ctx) => { ctx.warn('expires in 20 days'); } }), target);
+    const warn = await runCheck(defineCheck({ id: 'x.warn', suite: 'tls', title: 't', run: async (ctx) => { ctx.record('expiry', '20 days'); ctx.warn('expires in 20 days'); } }), target);
     expect(warn).toMatchObject({ status: 'warn', message: 'expires in 20 days' });
     const boom = await runCheck(defineCheck({ id: 'x.boom', suite: 'tls', title: 't', run: async () => { throw new Error('ECONNREFUSED'); } }), target);
     expect(boom).toMatchObject({ status: 'fail', message: 'error: ECONNREFUSED' });
@@ -28,12 +28,18 @@ describe('checks', () => {
   });
 
   it('a result read from a stand-in\'s stub says so, passed or failed', async () => {
-    const ok = await runCheck(defineCheck({ id: 'x.stub', suite: 'host', title: 't', run: async (ctx) => { ctx.standIn('ufw on the VPS'); } }), target);
+    const ok = await runCheck(defineCheck({ id: 'x.stub', suite: 'host', title: 't', run: async (ctx) => { ctx.standIn('ufw on the VPS'); ctx.record('ufw status', 'active'); } }), target);
     expect(ok).toMatchObject({ status: 'pass', standIn: 'ufw on the VPS' });
     const bad = await runCheck(defineCheck({ id: 'x.stubfail', suite: 'host', title: 't', run: async (ctx) => { ctx.standIn('ufw on the VPS'); ctx.fail('inactive'); } }), target);
     expect(bad).toMatchObject({ status: 'fail', standIn: 'ufw on the VPS' });
-    const real = await runCheck(defineCheck({ id: 'x.real', suite: 'host', title: 't', run: async () => {} }), target);
+    const real = await runCheck(defineCheck({ id: 'x.real', suite: 'host', title: 't', run: async (ctx) => { ctx.record('ss -ltn', []); } }), target);
+    expect(real).toMatchObject({ status: 'pass' });
     expect(real.standIn).toBeUndefined();
+  });
+
+  it('a pass that recorded nothing looked at nothing: it fails, saying so', async () => {
+    const r = await runCheck(defineCheck({ id: 'x.blind', suite: 'isolation', title: 't', run: async () => 'invisible to every other user' }), target);
+    expect(r).toMatchObject({ status: 'fail', message: 'nothing observed: the check recorded no evidence of what it judges' });
   });
 
   it('runs slow checks first and returns results in the given order', async () => {

@@ -163,6 +163,8 @@ export async function runCheck(check: Check, target: Target, o: { artifactsDir?:
         timer = setTimeout(() => { ac.abort(); reject(new CheckOutcome('fail', `no answer within ${timeoutMs / 1000} s`)); }, timeoutMs);
       }),
     ]);
+    // A pass is what was seen: one that recorded nothing looked at nothing.
+    if (!ctx.evidence.length) throw new CheckOutcome('fail', 'nothing observed: the check recorded no evidence of what it judges');
     const w = ctx.warningText;
     return { ...base, status: w ? 'warn' : 'pass', message: w ?? (summary || 'ok'), evidence: ctx.evidence, durationMs: Date.now() - started, ...standInOf(ctx) };
   } catch (e) {

@@ -16,7 +16,7 @@ function fakeStack(): Stack & { applied: string[][] } {
   return s as unknown as Stack & { applied: string[][] };
 }
 const check = (id: string, failsWhen: (faults: string[]) => boolean, stack: { topology: Topology }) =>
-  defineCheck({ id, suite: 'health', title: id, run: async (ctx) => { ctx.expect(!failsWhen(stack.topology.faults), `${id} holds`, stack.topology.faults.join('+')); } });
+  defineCheck({ id, suite: 'health', title: id, run: async (ctx) => { ctx.record('faults applied', stack.topology.faults); ctx.expect(!failsWhen(stack.topology.faults), `${id} holds`, stack.topology.faults.join('+')); } });
 // Two faults on different services and checks: the planner puts them in one batch.
 const fa = defineFault({ id: 'fault-a', modes: ['container'], description: 'a', expect: ['health.a'], message: /holds/, apply: (t) => withService(t, 'admin', (x) => { x.env.A = '1'; }, 'fault-a') });
 const fb = defineFault({ id: 'fault-b', modes: ['container'], description: 'b', expect: ['health.b'], message: /holds/, apply: (t) => withService(t, 'worker', (x) => { x.env.B = '1'; }, 'fault-b') });

@@ -90,13 +90,14 @@ describe('the watcher', () => {
     let froze!: () => void;
     const frozenNow = new Promise<void>((r) => (froze = r));
     const freezer = defineCheck({ id: 'websocket.freezer', suite: 'websocket', title: 'opens /ws, after which the queue-manager hangs',
-      async run(ctx) { await ctx.target.request('/api/health'); if (!restarted.length) frozen.add('queue-manager'); froze(); } });
+      async run(ctx) { ctx.record('/api/health', (await ctx.target.request('/api/health')).status); if (!restarted.length) frozen.add('queue-manager'); froze(); } });
     const api = (id: string) => defineCheck({ id, suite: 'jobs', title: id, timeoutMs: 20_000, async run(ctx) {
       await frozenNow; // asks only once the queue-manager hangs
       const r = await ctx.target.request('/api/jobs', { timeoutMs: 15_000 });
+      ctx.record('/api/jobs', r.status);
       ctx.expect(r.status === 200, '200');
     } });
-    const admin = defineCheck({ id: 'health.admin-ok', suite: 'health', title: 'admin', async run(ctx) { await frozenNow; await ctx.target.request('/admin'); } });
+    const admin = defineCheck({ id: 'health.admin-ok', suite: 'health', title: 'admin', async run(ctx) { await frozenNow; ctx.record('/admin', (await ctx.target.request('/admin')).status); } });
     await w.start();
     const t0 = Date.now();
     const seen: CheckResult[] = [];
@@ -126,7 +127,7 @@ describe('the watcher', () => {
     const page = defineCheck({ id: 'browser.page', suite: 'browser', title: 'a page that posts to /api/jobs and waits for the answer', timeoutMs: 20_000,
       async run(ctx) { ctx.target.touch!('https://example.test/api/jobs'); await sleep(10_000); } });
     const elsewhere = defineCheck({ id: 'browser.elsewhere', suite: 'browser', title: 'a page on user001 only', timeoutMs: 20_000,
-      async run(ctx) { ctx.target.touch!('https://example.test/user001/'); await sleep(1_500); } });
+      async run(ctx) { ctx.target.touch!('https://example.test/user001/'); await sleep(1_500); ctx.record('page /user001/', 'loaded'); } });
     await w.start();
     frozen.add('queue-manager');
     const t0 = Date.now();
