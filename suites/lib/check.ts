@@ -174,6 +174,11 @@ export async function runCheck(check: Check, target: Target, o: { artifactsDir?:
     // One whose probes are going unanswered right now is waited for, so the verdict is the watcher's.
     if (r.status === 'fail' && w && !(e instanceof BlockedError)) await w.settle(touched);
     const outage = r.status === 'fail' && w ? (e instanceof BlockedError ? e.outage : w.during(touched, started, Date.now())) : undefined;
+    if (r.status === 'fail' && w && !outage) {
+      // Its own finding: an outage meanwhile, through which it did not go, is only noted beside it.
+      const meanwhile = w.overlapping(started, Date.now());
+      if (meanwhile) r.evidence.push({ label: 'meanwhile (this check did not go through it)', seen: blockedText(meanwhile).replace(/^blocked: /, '') });
+    }
     if (outage) {
       outage.blocked.push(check.id);
       r.evidence.push(...neverStartedEvidence(outage));

@@ -161,6 +161,23 @@ describe('the watcher', () => {
     expect(Date.now() - failedAt, 'its verdict came without waiting out the dark service\'s probes').toBeLessThan(500);
   }, 20_000);
 
+  it('a dead nginx blocks what went through it; a finding that did not (Redis on the VPN, a host command) keeps its own name', async () => {
+    const { t } = fakeTarget();
+    const w = new Watcher(t, { intervalMs: 40, probeTimeoutMs: 200 });
+    w.declareDown('nginx', 'nginx -t: host not found in upstream', ['[emerg] host not found']);
+    const viaNginx = defineCheck({ id: 'health.api', suite: 'health', title: 'through nginx', async run(ctx) { ctx.record('/api/health', (await ctx.target.request('/api/health')).status); } });
+    const vpn = defineCheck({ id: 'redis.vpn-auth', suite: 'redis', title: 'Redis on the VPN', async run(ctx) {
+      ctx.record('AUTH + PING from the VPN', { connected: false, error: 'ECONNREFUSED 100.99.216.71:6379' });
+      ctx.fail('a connection to 100.99.216.71:6379 from the VPN; saw ECONNREFUSED');
+    } });
+    const [a, b] = await runChecks([viaNginx, vpn], t, { watcher: w });
+    expect(a).toMatchObject({ status: 'fail', blockedBy: { service: 'nginx' }, message: expect.stringMatching(/^blocked: nginx did not start/) });
+    expect(b).toMatchObject({ status: 'fail', message: 'a connection to 100.99.216.71:6379 from the VPN; saw ECONNREFUSED' });
+    expect(b.blockedBy).toBeUndefined();
+    expect(b.evidence.at(-1)).toMatchObject({ label: 'meanwhile (this check did not go through it)', seen: expect.stringMatching(/^nginx did not start/) });
+    expect(w.outages()[0].blocked).toEqual(['health.api']);
+  });
+
   it('a page\'s request after its check is over watches nothing (the check cannot be blocked any more)', async () => {
     const { t, frozen } = fakeTarget();
     const w = new Watcher(t, { intervalMs: 40, probeTimeoutMs: 200 });

@@ -146,9 +146,16 @@ export class Watcher {
     await this.start();
   }
 
-  /** Outages that overlapped [from, to] among these services (nginx always counts). */
+  /** Outages that overlapped [from, to] among the services a check went through. nginx counts when
+   *  it went through any (every request does); a check that only ran commands or spoke to Redis
+   *  over the VPN did not go through it, and a dead nginx explains none of its findings. */
   during(services: Set<string>, from: number, to: number): Outage | undefined {
-    return this.all.find((o) => (o.service === 'nginx' || services.has(o.service)) && o.since <= to && (o.until ?? Infinity) >= from);
+    return this.all.find((o) => (services.has(o.service) || (o.service === 'nginx' && services.size > 0)) && o.since <= to && (o.until ?? Infinity) >= from);
+  }
+
+  /** Any outage that overlapped [from, to]: noted beside a failure it does not explain. */
+  overlapping(from: number, to: number): Outage | undefined {
+    return this.all.find((o) => o.since <= to && (o.until ?? Infinity) >= from);
   }
 
   outages(): Outage[] {
@@ -281,6 +288,8 @@ export function watchedTarget(t: Target, w: Watcher, touched: Set<string>, check
   return {
     ...t,
     request: (path: string, o?: RequestOptions) => guard(path, () => t.request(path, o), `sent ${o?.method ?? 'GET'} ${path.split('?')[0]}`),
+    // A TLS handshake is nginx's own answer.
+    tlsProbe: (o) => guard('/', () => t.tlsProbe(o), 'opened a TLS connection'),
     websocket: (path: string, o?: { headers?: Record<string, string>; timeoutMs?: number }): Promise<WebSocket> => guard(path, () => t.websocket(path, o), `opened ${path}`),
     // What a check reaches another way (a browser page's requests) counts as touched too.
     touch: (url: string) => {
