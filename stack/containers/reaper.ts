@@ -27,23 +27,25 @@ const dockerSocket = () => (process.env.DOCKER_HOST?.startsWith('unix://') ? pro
 /** Starts the run's reaper and hands it the run's label; resolves once it has acknowledged. */
 export async function startReaper(runId: string): Promise<Reaper> {
   const labels = Object.entries(labelsFor(runId, REAPER_SERVICE)).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+  // Reached at its address on Docker's default bridge, as the services are for readiness: no port
+  // published, so nothing of it listens on the host.
   const run = await execa('docker', ['run', '-d', '--rm', '--name', `cv-${runId}-${REAPER_SERVICE}`, ...labels,
-    '-v', `${dockerSocket()}:/var/run/docker.sock`, '-p', '127.0.0.1::8080', '-e', `RYUK_RECONNECTION_TIMEOUT=${REAPER_GRACE}`,
+    '-v', `${dockerSocket()}:/var/run/docker.sock`, '-e', `RYUK_RECONNECTION_TIMEOUT=${REAPER_GRACE}`,
     `comfy-verify/reaper:${IMAGE_TAG}`], { reject: false });
   if (run.exitCode !== 0) throw new HarnessError(`the run's reaper did not start: ${run.stderr.split('\n').filter(Boolean).at(-1)}`, 'run npm run setup (it builds comfy-verify/reaper:1)');
   const id = run.stdout.trim();
-  const port = Number((await execa('docker', ['port', id, '8080/tcp'])).stdout.split('\n')[0].split(':').at(-1));
-  const sock = await connectWithAck(port, `label=comfy-verify.run=${runId}`);
+  const host = (await execa('docker', ['inspect', '--format', '{{.NetworkSettings.IPAddress}}', id])).stdout.trim();
+  const sock = await connectWithAck(host, `label=comfy-verify.run=${runId}`);
   return { add: (filter) => send(sock, filter) };
 }
 
-/** Docker's port proxy accepts a connection before the reaper listens, and closes it when it finds
- *  no one: only an ACK says the reaper has the filter. */
-async function connectWithAck(port: number, filter: string, timeoutMs = 15_000): Promise<Socket> {
+/** Connects once the reaper listens (refused until then) and sends the first filter: only its ACK
+ *  says the reaper has it. */
+async function connectWithAck(host: string, filter: string, timeoutMs = 15_000): Promise<Socket> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
-    const sock = connect({ host: '127.0.0.1', port });
+    const sock = connect({ host, port: 8080 });
     try {
       await new Promise<void>((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
       await send(sock, filter);
@@ -54,10 +56,10 @@ async function connectWithAck(port: number, filter: string, timeoutMs = 15_000):
     } catch (e) {
       last = (e as Error).message;
       sock.destroy();
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 25));
     }
   }
-  throw new HarnessError(`the run's reaper did not answer on 127.0.0.1:${port} (${last})`, 'docker logs of the cv-…-reaper container say why');
+  throw new HarnessError(`the run's reaper did not answer on ${host}:8080 (${last})`, 'docker logs of the cv-…-reaper container say why');
 }
 
 function send(sock: Socket, filter: string): Promise<void> {
