@@ -6,7 +6,8 @@ import { each } from './lib/http.ts';
 import { hostLayout } from './lib/target.ts';
 import { hostListeners, isLoopback, isWildcard } from './exposure.ts';
 import { EXPIRY_FAIL_DAYS, EXPIRY_WARN_DAYS } from './tls.ts';
-import { outputDirs } from './lib/identity.ts';
+import { outputMounts, type OutputMount } from './lib/identity.ts';
+import { randomBytes } from 'node:crypto';
 import { CONTRACT, userHostPort } from '../stack/topology.ts';
 
 const DAY = 86_400_000;
@@ -60,6 +61,34 @@ const coversWeb = (rules: string[]) => ({
   80: rules.some((r) => /^(Nginx Full|Nginx HTTP|WWW|WWW Full|80(\/tcp)?)$/.test(r)),
   443: rules.some((r) => /^(Nginx Full|Nginx HTTPS|WWW Full|WWW Secure|443(\/tcp)?)$/.test(r)),
 });
+
+const span = (us: string[]) => (us.length > 2 ? `${us[0]}…${us.at(-1)}` : us.join(', '));
+
+/** Containers that mount the whole outputs directory: what they expose, said as it is (host path,
+ *  mount point, whose directories), and with the write flag proved by a marker written in another
+ *  user's directory through the host and read from inside the container. */
+async function wholeTree(ctx: CheckContext, trees: string[], mounts: Map<string, OutputMount | undefined>, users: string[]): Promise<string> {
+  const reader = trees[0];
+  const tree = mounts.get(reader)!.tree!;
+  const listing = await hostRun(ctx, ['sh', '-c', 'cd "$1" && for d in user[0-9][0-9][0-9]; do [ -d "$d" ] && echo "$d"; done', 'sh', tree.hostDir]);
+  const exposed = listing.stdout.split('\n').filter((u) => users.includes(u));
+  const who = trees.length === users.length ? 'every user\'s container' : trees.join(', ');
+  let text = `${who} mounts the whole outputs directory (host ${tree.hostDir} at ${tree.dir}), not its own: ${exposed.length ? `${span(exposed)}'s directories` : 'every user\'s directory'} readable in it`;
+  const victim = exposed.find((u) => u !== reader);
+  if (victim && ctx.target.capabilities.has('write')) {
+    const name = `comfy-verify-tree-${randomBytes(6).toString('hex')}.txt`;
+    const content = `comfy-verify marker in ${victim}'s outputs`;
+    const w = await hostRun(ctx, ['sh', '-c', 'printf %s "$3" > "$1/$2"', 'sh', `${tree.hostDir}/${victim}`, name, content]);
+    try {
+      const r = await ctx.target.host!.serviceExec(reader, ['cat', `${tree.dir}/${victim}/${name}`]);
+      ctx.record(`${reader} reads a marker written in ${victim}'s directory`, { exitCode: r.exitCode, read: r.stdout === content }, `${tree.dir}/${victim}/${name}`);
+      if (w.exitCode === 0 && r.stdout === content) text += `; proved: ${reader}'s container read a file written in ${victim}'s directory (${tree.dir}/${victim}/)`;
+    } finally {
+      await ctx.target.host!.run(['rm', '-f', `${tree.hostDir}/${victim}/${name}`]);
+    }
+  }
+  return text;
+}
 
 export const hostChecks = [
   defineCheck({
@@ -197,8 +226,11 @@ export const hostChecks = [
       for (const u of users) if (onHost.get(u)?.kind === 'dir') byInode.set(onHost.get(u)!.v, u);
       // What each container really mounts at its output directory: the same inode as its own host directory.
       const crossed: string[] = [], stopped: string[] = [];
-      const dirs = await outputDirs(ctx.target.host!, users);
-      await each(users, async (u) => {
+      const mounts = await outputMounts(ctx.target.host!, users);
+      const dirs = new Map([...mounts].map(([u, m]) => [u, m?.dir]));
+      const trees = users.filter((u) => mounts.get(u)?.tree);
+      if (trees.length) crossed.push(await wholeTree(ctx, trees, mounts, users));
+      await each(users.filter((u) => !trees.includes(u)), async (u) => {
         const dir = dirs.get(u) ?? '/nonexistent';
         const c = await ctx.target.host!.serviceExec(u, ['stat', '-c', '%i', dir]);
         const inode = c.stdout.trim();

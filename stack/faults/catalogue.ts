@@ -577,6 +577,21 @@ export const FAULTS: Fault[] = [
     message: /world-readable \(mode 644\)/,
     apply: (t) => withUserAuth(t, 'htpasswd-world-readable', (a) => { a.fileMode = 0o644; }),
   }),
+  defineFault({
+    id: 'users-mount-outputs-tree', modes: ['host'],
+    description: 'every user\'s container mounts the whole data/outputs at /outputs instead of its own data/outputs/userNNN: each participant can read all 20 directories',
+    expect: ['host.output-dirs'],
+    collateral: ['isolation.container-view', 'isolation.cross-user-urls', 'routing.user-identity', 'jobs.lifecycle', 'browser.queue-prompt', 'resilience.recreated-containers'],
+    message: /every user's container mounts the whole outputs directory \(host \S+ at \/outputs\), not its own: user001…user020's directories readable in it; proved/,
+    apply: (t) => {
+      let c = t;
+      for (const n of userList(t.users)) {
+        c = withService(c, n, (s) => { s.mounts = s.mounts.map((m) => (m.target === '/app/output' ? { ...m, source: m.source.replace(/\/user\d+$/, ''), target: '/outputs' } : m)); }, 'users-mount-outputs-tree');
+      }
+      c.faults = [...new Set(c.faults)];
+      return c;
+    },
+  }),
   // Blind spots: what a check cannot see must not read as a pass.
   defineFault({
     id: 'frontend-without-find', modes: ['host'],

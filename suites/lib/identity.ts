@@ -6,11 +6,16 @@ import { randomBytes } from 'node:crypto';
 import type { CheckContext } from './check.ts';
 import type { HostAccess, Target } from './target.ts';
 
+/** A user's output directory in its container and on the host; `tree` when it is reached through a
+ *  mount of the whole outputs directory (every user's, a mistake host.output-dirs reports). */
+export interface OutputMount { dir: string; hostDir: string; tree?: { dir: string; hostDir: string } }
+
 /** Each user's output directory inside its container, from the container's real mounts (docker inspect
  *  on the host), never a path of our stand-ins: the mount of data/outputs/<user> (the platform's
- *  compose file), else the one mounted at a directory named output. Absent: no such mount, or no
- *  container (the checks say so). `hostDir` is the same directory as the host has it (the mount's source). */
-export async function outputMounts(host: HostAccess, users: string[]): Promise<Map<string, { dir: string; hostDir: string } | undefined>> {
+ *  compose file), else the one mounted at a directory named output, else its directory inside a
+ *  mount of the whole data/outputs. Absent: no such mount, or no container (the checks say so).
+ *  `hostDir` is the same directory as the host has it (the mount's source). */
+export async function outputMounts(host: HostAccess, users: string[]): Promise<Map<string, OutputMount | undefined>> {
   const r = await host.inspect(users, '{{.Name}} {{json .Mounts}}');
   const byName = r.stdout.split('\n').filter(Boolean).map((l) => {
     const i = l.indexOf(' ');
@@ -19,7 +24,11 @@ export async function outputMounts(host: HostAccess, users: string[]): Promise<M
   return new Map(users.map((u) => {
     const mounts = byName.find((x) => x.name.endsWith(u))?.mounts ?? [];
     const own = mounts.find((m) => new RegExp(`/outputs?/${u}/?$`).test(m.Source)) ?? mounts.find((m) => /\/output\/?$/.test(m.Destination));
-    return [u, own && { dir: own.Destination.replace(/\/$/, ''), hostDir: own.Source.replace(/\/$/, '') }];
+    if (own) return [u, { dir: own.Destination.replace(/\/$/, ''), hostDir: own.Source.replace(/\/$/, '') }];
+    const whole = mounts.find((m) => /\/outputs\/?$/.test(m.Source));
+    if (!whole) return [u, undefined];
+    const tree = { dir: whole.Destination.replace(/\/$/, ''), hostDir: whole.Source.replace(/\/$/, '') };
+    return [u, { dir: `${tree.dir}/${u}`, hostDir: `${tree.hostDir}/${u}`, tree }];
   }));
 }
 
@@ -48,7 +57,7 @@ async function throughHost(host: HostAccess, script: string, items: { user: stri
 }
 
 /** Writes a file into each user's output directory (through the host, else in the container). */
-export async function putInOutputs(host: HostAccess, mounts: Map<string, { dir: string; hostDir: string } | undefined>,
+export async function putInOutputs(host: HostAccess, mounts: Map<string, OutputMount | undefined>,
   files: { user: string; name: string; content: string }[]): Promise<Map<string, string>> {
   const items = files.filter((f) => mounts.get(f.user));
   return throughHost(host, '[ -d "$2" ] && printf %s "$4" > "$2/$3"', items.map((f) => ({ user: f.user, hostDir: mounts.get(f.user)!.hostDir, args: [f.name, f.content] })),
@@ -57,7 +66,7 @@ export async function putInOutputs(host: HostAccess, mounts: Map<string, { dir: 
 
 /** Removes files of a name from each user's output directory, subdirectories included (through the
  *  host, else in the container). Names go to find as arguments, never through a shell. */
-export async function removeFromOutputs(host: HostAccess, mounts: Map<string, { dir: string; hostDir: string } | undefined>,
+export async function removeFromOutputs(host: HostAccess, mounts: Map<string, OutputMount | undefined>,
   users: string[], name: string): Promise<Map<string, string>> {
   const mine = users.filter((u) => mounts.get(u));
   return throughHost(host, '[ -d "$2" ] && find "$2" -name "$3" -delete', mine.map((u) => ({ user: u, hostDir: mounts.get(u)!.hostDir, args: [name] })),
