@@ -76,6 +76,8 @@ export interface ServiceSpec {
   dependsOn: string[];
   /** false when a fault keeps it from being started */
   enabled: boolean;
+  /** Linux capabilities beyond Docker's default set (a fault that changes a probe's routes) */
+  capAdd?: string[];
 }
 
 export type NetworkKey = 'app' | 'public' | 'vpn';
@@ -359,7 +361,7 @@ export function describeTopology(o: TopologyOptions): Topology {
 }
 
 /** A probe container idles until it is stopped, and exits at once on docker stop. */
-const PROBE_IDLE = 'trap "exit 0" TERM INT; sleep infinity & wait';
+export const PROBE_IDLE = 'trap "exit 0" TERM INT; sleep infinity & wait';
 
 /** `ufw status` on a host set up as the guide says: SSH (rate limited), Nginx Full, RustDesk. */
 export const GUIDE_UFW_STATUS = [

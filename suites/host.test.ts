@@ -1,5 +1,7 @@
 import { describe, it, expect } from 'vitest';
-import { parseUfw, ufwRuleAllowed } from './host.ts';
+import { hostChecks, parseUfw, ufwRuleAllowed } from './host.ts';
+import { runCheck } from './lib/check.ts';
+import type { Target, TlsProbe } from './lib/target.ts';
 import { GUIDE_UFW_STATUS } from '../stack/topology.ts';
 import { shQuote, parseSshTarget } from './lib/ssh-host.ts';
 
@@ -24,5 +26,31 @@ describe('host suite parsers', () => {
     expect(parseSshTarget('dev@comfy.ahelme.net')).toEqual({ user: 'dev', host: 'comfy.ahelme.net', port: 22 });
     expect(parseSshTarget('comfy.ahelme.net')).toBeUndefined();
     expect(parseSshTarget('a@b:99999')).toBeUndefined();
+  });
+});
+
+describe('host.certificate-files', () => {
+  const DAY = 86_400_000;
+  const FP = 'AB:CD:EF:01';
+  // A readable certificate file and its key, as openssl prints them on the host.
+  const host = {
+    where: 'a fake host',
+    run: async (cmd: string[]) => cmd[0] === 'openssl'
+      ? { exitCode: 0, stderr: '', stdout: `notAfter=${new Date(Date.now() + 60 * DAY).toUTCString()}\nnotBefore=${new Date(Date.now() - DAY).toUTCString()}\nsha256 Fingerprint=${FP}\n` }
+      : { exitCode: 0, stderr: '', stdout: 'SHA2-256(stdin)= 1234\nSHA2-256(stdin)= 1234\n' },
+  };
+  const target = (probe: TlsProbe) => ({ name: 'fake', domain: 'example.test', capabilities: new Set(['host']), host, tlsProbe: async () => probe }) as unknown as Target;
+  const check = hostChecks.find((c) => c.id === 'host.certificate-files')!;
+
+  it('compares the file with the certificate nginx serves', async () => {
+    const same = await runCheck(check, target({ ok: true, cert: { fingerprint256: FP, valid_to: 'x' } as never }));
+    expect(same).toMatchObject({ status: 'pass', message: expect.stringMatching(/served by nginx$/) });
+    const other = await runCheck(check, target({ ok: true, cert: { fingerprint256: '00:11', valid_to: 'Jan 1 2027' } as never }));
+    expect(other).toMatchObject({ status: 'fail', message: expect.stringMatching(/nginx serves this file's certificate; saw it serves another/) });
+  });
+
+  it('a TLS probe that could not connect is no comparison: not a pass while the file is readable', async () => {
+    const r = await runCheck(check, target({ ok: false, error: 'connect ECONNREFUSED 127.0.0.1:443' }));
+    expect(r).toMatchObject({ status: 'fail', message: expect.stringMatching(/the certificate nginx serves, to compare with the file; saw no certificate read from example\.test:443 \(connect ECONNREFUSED/) });
   });
 });

@@ -43,7 +43,7 @@ export const redisChecks = [
       const state = scan.open.includes(port) ? 'open' : scan.closed.includes(port) ? 'closed' : 'filtered';
       ctx.record(`TCP ${ctx.target.publicAddress}:${port} and :${https}`, { [port]: state, [https]: scan.open.includes(https) ? 'open' : 'not open' }, { from: v.where });
       ctx.expect(scan.open.includes(https), `the same vantage reaches ${ctx.target.publicAddress}:${https} (so a closed ${port} means something)`,
-        `${https} not open from ${v.where} either: the vantage reaches nothing, Redis's port cannot be judged`);
+        `${https} not open from that vantage either: it reaches nothing, so Redis's port cannot be judged`);
       if (state === 'open') {
         const r = await v.redis(ctx.target.publicAddress, port, undefined, ['PING']);
         ctx.record('PING without AUTH from the internet', r);

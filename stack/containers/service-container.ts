@@ -15,6 +15,7 @@ export class ServiceContainer extends GenericContainer {
       .withEnvironment(spec.env)
       .withStartupTimeout(60_000);
     if (spec.command) this.withCommand(spec.command);
+    if (spec.capAdd?.length) this.withAddedCapabilities(...spec.capAdd);
     if (spec.hostNetwork) this.withNetworkMode('host');
     else if (spec.networks.length) {
       // Only this network, with the service name as its DNS alias. (testcontainers' own

@@ -1,7 +1,7 @@
 // The fault catalogue: deployment mistakes that would ruin a workshop, each injected into the
 // stack and each naming the checks that must turn red. `npm run faults` proves every one caught.
 import { fileURLToPath } from 'node:url';
-import { CONTRACT, userId, userList, type NginxMode, type Topology } from '../topology.ts';
+import { CONTRACT, PROBE_IDLE, userId, userList, type NginxMode, type Topology } from '../topology.ts';
 import { defineFault, withService, withNginx, withUserAuth, editLocation, clone, type Fault } from './fault.ts';
 import { PLATFORM_ENV_EXAMPLE } from '../env-file.ts';
 
@@ -593,6 +593,18 @@ export const FAULTS: Fault[] = [
     },
   }),
   // Blind spots: what a check cannot see must not read as a pass.
+  defineFault({
+    id: 'public-vantage-cut-off', modes: ['host'],
+    description: 'the internet vantage has no route to the host\'s public address (a blackhole route in the probe): a closed or filtered port seen from there proves nothing, and must not read as "not exposed"',
+    expect: ['redis.not-public', 'exposure.public-ports'],
+    // Chromium runs in the same probe's network namespace: the pages cannot load either.
+    collateral: ['browser.workspaces', 'browser.queue-prompt', 'browser.dashboard', 'resilience.queue-manager-restart'],
+    message: /443 not open from that vantage either: it reaches nothing, so Redis's port cannot be judged/,
+    apply: (t) => withService(t, 'probe-public', (s) => {
+      s.capAdd = ['NET_ADMIN'];
+      s.command = ['sh', '-c', `gw=$(ip route show default | awk '{print $3}'); ip route add blackhole "$gw"/32; ${PROBE_IDLE}`];
+    }, 'public-vantage-cut-off'),
+  }),
   defineFault({
     id: 'frontend-without-find', modes: ['host'],
     description: 'user005\'s image has no `find` (a slimmer base image): a search inside its container prints nothing, which must not read as "the file is not there"',
