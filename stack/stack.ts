@@ -52,14 +52,16 @@ export class Stack {
     // in line, they held every start for 0.55-0.85 s (measured) before the networks were used.
     const keys = Promise.all([rsaPrivateKey(), rsaPrivateKey()]);
     keys.catch(() => {}); // awaited below; a failure before that must not go unhandled
-    // The run's reaper has the run's label before anything of the run exists: a kill from then on leaves
-    // nothing. It starts while stale runs are swept (which leaves reapers alone), off the critical path.
+    // The run's reaper knows the run's label before anything of the run exists: a kill from then on leaves
+    // nothing. It starts while stale runs are swept (which leaves reapers alone), and this process
+    // connects to it while the networks are made.
     const reaper = startReaper(t.runId);
-    reaper.catch(() => {}); // awaited below
+    reaper.created.catch(() => {}); // awaited below
+    reaper.connected.catch(() => {});
     await removeByLabel({ stale: true });
     prepareRunDir(t);
     if (t.services.some((s) => s.kind === 'sshd' && s.enabled)) await writeSshKeys(t.runDir);
-    const creating = reaper.then(() => createNetworks(t)); // docker works on the networks while this process signs the certificates
+    const creating = reaper.created.then(() => createNetworks(t)); // docker works on the networks while this process signs the certificates
     creating.catch(() => {});
     const [caKey, serverKey] = await keys;
     const ca = makeCa({ commonName: 'comfy-verify test CA', key: caKey });
@@ -67,15 +69,16 @@ export class Stack {
     writeFileSync(`${t.runDir}/nginx/nginx.conf`, renderNginxConf(t));
     let networks: Record<NetworkKey, NetworkInfo>;
     try {
-      await reaper;
+      await reaper.created;
       await writeHtpasswd(t);
       networks = await creating;
+      await reaper.connected;
     } catch (e) {
       await removeByLabel({ runId: t.runId });
       rmSync(t.runDir, { recursive: true, force: true });
       throw e;
     }
-    const stack = new Stack(t, networks, ca.certPem, new Map(), ca, await reaper);
+    const stack = new Stack(t, networks, ca.certPem, new Map(), ca, await reaper.connected);
     try {
       await stack.startServices(t.services.filter((s) => s.enabled), progress, o.optional ?? []);
     } catch (e) {

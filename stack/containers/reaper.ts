@@ -4,8 +4,8 @@
 // behind even when no other run follows. Ctrl-C and normal exits still remove the run at once by
 // label (the reaper with it: it carries the run's labels).
 // It filters by the run's label only, so another run, started meanwhile, is never its to touch.
-// testcontainers' own Ryuk stays off: reusing a reaper across processes, as testcontainers does,
-// would keep a killed run's containers up for as long as any other run is connected to it.
+// testcontainers' own Ryuk stays off: its filter is its session, which the networks we make with the
+// docker CLI do not carry, and a reaper it shares across processes waits for all of them to go.
 import { connect, type Socket } from 'node:net';
 import { execa } from 'execa';
 import { labelsFor } from './labels.ts';
@@ -24,30 +24,47 @@ export interface Reaper {
 
 const dockerSocket = () => (process.env.DOCKER_HOST?.startsWith('unix://') ? process.env.DOCKER_HOST.slice('unix://'.length) : '/var/run/docker.sock');
 
-/** Starts the run's reaper and hands it the run's label; resolves once it has acknowledged. */
-export async function startReaper(runId: string): Promise<Reaper> {
+/** Our reaper is given the run's label when it is created (REAPER_FILTERS), so what the run creates
+ *  before this process has connected is covered too: a reaper no one reached removes it after
+ *  CONNECT_TIMEOUT, well beyond the time this process gives itself to connect (or else fails the run). */
+const CONNECT_TIMEOUT = '30s';
+const CONNECT_WITHIN_MS = 15_000;
+
+/** Starts the run's reaper. `created`: it exists and knows the run's label (what the run creates from
+ *  then on is covered); `connected`: this process holds its connection and it has acknowledged. */
+export function startReaper(runId: string): { created: Promise<void>; connected: Promise<Reaper> } {
+  const filter = `label=comfy-verify.run=${runId}`;
   const labels = Object.entries(labelsFor(runId, REAPER_SERVICE)).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
   // Reached at its address on Docker's default bridge, as the services are for readiness: no port
   // published, so nothing of it listens on the host.
-  const run = await execa('docker', ['run', '-d', '--rm', '--name', `cv-${runId}-${REAPER_SERVICE}`, ...labels,
-    '-v', `${dockerSocket()}:/var/run/docker.sock`, '-e', `RYUK_RECONNECTION_TIMEOUT=${REAPER_GRACE}`,
-    `comfy-verify/reaper:${IMAGE_TAG}`], { reject: false });
-  if (run.exitCode !== 0) throw new HarnessError(`the run's reaper did not start: ${run.stderr.split('\n').filter(Boolean).at(-1)}`, 'run npm run setup (it builds comfy-verify/reaper:1)');
-  const id = run.stdout.trim();
-  const host = (await execa('docker', ['inspect', '--format', '{{.NetworkSettings.IPAddress}}', id])).stdout.trim();
-  const sock = await connectWithAck(host, `label=comfy-verify.run=${runId}`);
-  return { add: (filter) => send(sock, filter) };
+  const created = execa('docker', ['run', '-d', '--rm', '--name', `cv-${runId}-${REAPER_SERVICE}`, ...labels,
+    '-v', `${dockerSocket()}:/var/run/docker.sock`, '-e', `REAPER_FILTERS=${filter}`,
+    '-e', `RYUK_RECONNECTION_TIMEOUT=${REAPER_GRACE}`, '-e', `RYUK_CONNECTION_TIMEOUT=${CONNECT_TIMEOUT}`,
+    `comfy-verify/reaper:${IMAGE_TAG}`], { reject: false }).then((run) => {
+    if (run.exitCode !== 0) throw new HarnessError(`the run's reaper did not start: ${run.stderr.split('\n').filter(Boolean).at(-1)}`, 'run npm run setup (it builds comfy-verify/reaper:1)');
+    return run.stdout.trim();
+  });
+  const connected = created.then(async (id) => {
+    const host = (await execa('docker', ['inspect', '--format', '{{.NetworkSettings.IPAddress}}', id])).stdout.trim();
+    const sock = await connectWithAck(host, filter, CONNECT_WITHIN_MS);
+    return { add: (f: string) => send(sock, f) };
+  });
+  return { created: created.then(() => {}), connected };
 }
 
 /** Connects once the reaper listens (refused until then) and sends the first filter: only its ACK
  *  says the reaper has it. */
-async function connectWithAck(host: string, filter: string, timeoutMs = 15_000): Promise<Socket> {
+async function connectWithAck(host: string, filter: string, timeoutMs: number): Promise<Socket> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
-    const sock = connect({ host, port: 8080 });
+    const sock = connect({ host, port: 8080, timeout: 1_000 });
     try {
-      await new Promise<void>((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
+      await new Promise<void>((resolve, reject) => {
+        sock.once('connect', () => { sock.setTimeout(0); resolve(); });
+        sock.once('error', reject);
+        sock.once('timeout', () => reject(new Error('connect timed out')));
+      });
       await send(sock, filter);
       // Never holds this process open; its end, however it comes, is what the reaper waits for.
       sock.unref();

@@ -4,6 +4,8 @@
 // gone for RYUK_RECONNECTION_TIMEOUT (or none came within RYUK_CONNECTION_TIMEOUT), everything that
 // matches any filter is removed (containers, then networks, volumes, images) and the reaper exits;
 // run with AutoRemove (`--rm`), the engine then removes the reaper itself.
+// Beyond Ryuk: REAPER_FILTERS (lines as sent on the wire) are registered at start, so what is created
+// before the first client has connected is covered too (removed after the connection timeout).
 // The engine is reached through its socket (/var/run/docker.sock mounted, or DOCKER_HOST=unix://…).
 import { request } from 'node:http';
 import { createServer, type Socket } from 'node:net';
@@ -118,6 +120,8 @@ async function prune(): Promise<void> {
   const images = await remove('image', all.images, (id) => `/images/${id}`);
   log(`removed: containers=${containers} networks=${networks} volumes=${volumes} images=${images}`);
 }
+
+for (const line of (env.REAPER_FILTERS ?? '').split('\n')) if (line.trim()) addFilter(line.trim());
 
 let clients = 0;
 let timer: NodeJS.Timeout | undefined;
