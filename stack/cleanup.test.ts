@@ -129,6 +129,18 @@ describe('clean-up', () => {
     expect(s, `left after 15 s: ${JSON.stringify({ run: await listed(`comfy-verify.run=${run}`), project: await listed(project) })}`).toBeDefined();
   }, 300_000);
 
+  it('a reaper no process ever reached (a kill before the connection) still removes its run\'s', async () => {
+    const run = `t${randomBytes(3).toString('hex')}`;
+    const labels = ['--label', 'comfy-verify=1', '--label', `comfy-verify.run=${run}`, '--label', 'comfy-verify.pid=1'];
+    await execa('docker', ['run', '-d', '--rm', ...labels, '--label', 'comfy-verify.service=reaper', '-v', '/var/run/docker.sock:/var/run/docker.sock',
+      '-e', `REAPER_FILTERS=label=comfy-verify.run=${run}`, '-e', 'RYUK_CONNECTION_TIMEOUT=2s', 'comfy-verify/reaper:1']);
+    await execa('docker', ['network', 'create', ...labels, `cv-${run}-net`]);
+    await execa('docker', ['volume', 'create', ...labels, `cv-${run}-vol`]);
+    expect(await resourcesOf(run)).toBe(3);
+    const s = await goneWithin(() => resourcesOf(run), 15_000);
+    expect(s, `left: ${JSON.stringify(await listed(`comfy-verify.run=${run}`))}`).toBeDefined();
+  }, 60_000);
+
   it('testcontainers\' own Ryuk mechanism runs on our reaper image (RYUK_CONTAINER_IMAGE)', async () => {
     const tag = randomBytes(4).toString('hex');
     const script = `import { GenericContainer } from 'testcontainers';
