@@ -7,7 +7,7 @@ export type NginxMode = 'host' | 'container';
 export type ServiceName = 'redis' | 'queue-manager' | 'admin' | 'frontend' | 'worker' | 'nginx' | 'probe' | 'sshd';
 export type QueueMode = 'fifo' | 'round_robin' | 'priority';
 
-/** Ports and names fixed by the platform contract (PLATFORM.md / the deployment guide). */
+/** Ports and names fixed by the platform contract (docs/contract.md, "Topology and port bindings" / the deployment guide). */
 export const CONTRACT = {
   domain: 'comfy.ahelme.net',
   users: 20,

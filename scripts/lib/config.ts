@@ -13,7 +13,7 @@ import { CONTRACT, type NginxMode, type QueueMode } from '../../stack/topology.t
 import { parseSshTarget } from '../../suites/lib/ssh-host.ts';
 import type { RemoteConfig } from '../../suites/lib/remote-target.ts';
 
-/** The platform's .env names the harness reads (PLATFORM.md); others in the file are ignored. */
+/** The platform's .env names the harness reads (docs/contract.md, "Settings (.env)"); others in the file are ignored. */
 export const ENV_NAMES = [
   'DOMAIN', 'NUM_USERS', 'USE_HOST_NGINX', 'REDIS_BIND_IP', 'REDIS_PASSWORD', 'ADMIN_USERNAME', 'ADMIN_PASSWORD',
   'SSL_CERT_PATH', 'SSL_KEY_PATH', 'QUEUE_MODE', 'MAX_QUEUE_DEPTH', 'JOB_TIMEOUT',

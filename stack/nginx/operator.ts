@@ -8,7 +8,7 @@
 // For domain comfy.ahelme.net and 20 users it is byte-identical to running the guide's bash
 // (operator.test.ts checks this against the guide itself when it is present).
 //
-// Deviations of the guide's site file from the contract (PLATFORM.md), found by reading it and
+// Deviations of the guide's site file from the contract (docs/contract.md), found by reading it and
 // confirmed by running it in real nginx 1.22 against echo upstreams (operator.test.ts,
 // "behaves as written"). Numbers 1-6 break contract rows; 7-12 are weaker or latent.
 //  1. `location /api/ { proxy_pass http://127.0.0.1:3000/; }` strips /api/: /api/health reaches

@@ -1,5 +1,5 @@
 // The REFERENCE nginx site: what a correct deployment's nginx does, for N users, in either mode.
-// Every row of PLATFORM.md's "Public URLs" holds with it while proxying to the services' real
+// Every row of docs/contract.md's "Public URLs" holds with it while proxying to the services' real
 // internal routes. It differs from the guide's Step 4 file where that file breaks the contract
 // (see operator.ts for the list).
 //

@@ -1,4 +1,4 @@
-// queue-manager stand-in: the platform's job queue (PLATFORM.md, "queue-manager"), kept in Redis
+// queue-manager stand-in: the platform's job queue (docs/contract.md, "Queue-manager API"), kept in Redis
 // under the platform's own keys, so the same checks can later run against the real service.
 // Events go through Redis pub/sub (queue:updates) and reach WebSocket clients from a subscriber,
 // so several replicas would each relay every event.
