@@ -105,7 +105,7 @@ export async function ensureCompose(): Promise<void> {
 
 /** k6 is AGPL-licensed, which this workplace's licence policy excludes: comfy-verify neither builds
  *  nor downloads it. The load scripts use only k6's API and run on the built-in shim; on a machine
- *  that has k6 they run unchanged under `k6 run` (README, "The same scripts on real k6"). */
+ *  that has k6 they run unchanged under `k6 run` (docs/k6-runner.md, "The same scripts on real k6"). */
 export async function reportK6(): Promise<void> {
   const v = await execa('k6', ['version'], { reject: false });
   done(v.exitCode === 0

@@ -12,7 +12,7 @@ import { SHIM_VERSION } from '../lib/k6-shim/version.ts';
 const HELP = `comfy-verify k6 run [-e KEY=VALUE]... [--vus N] [--duration D] [--iterations N]
                     [--out json=FILE] [--module URL=FILE]... [-q] [--log-format text|json] SCRIPT
 comfy-verify k6 version
-  Runs a k6 script on comfy-verify's k6-compatible runner (README, "The k6 shim": what it supports;
+  Runs a k6 script on comfy-verify's k6-compatible runner (docs/k6-runner.md, "The k6 shim": what it supports;
   anything else stops the run and says what). -e sets __ENV; --vus, --duration and --iterations
   override the script's options as k6 run does (they replace its scenarios). --out json=FILE writes
   every sample as k6's JSON output does; --log-format json writes log lines as JSON objects, as k6

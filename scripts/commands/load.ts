@@ -36,7 +36,7 @@ const HELP = `comfy-verify load [--scenario smoke|workshop|ramp] [--users N] [--
                deletes what it can afterwards); at most 40 users and 15 minutes. Its workspaces
                are NUM_USERS from --env-file / the environment (default 20); users past that wrap.
   --resolve IP  send the domain's traffic to IP instead of DNS; --ca FILE trusts an extra CA.
-  -e KEY=VALUE  passed to the script as __ENV (e.g. -e P95_API_MS=300; see README "Load tests").
+  -e KEY=VALUE  passed to the script as __ENV (e.g. -e P95_API_MS=300; see docs/k6-runner.md "Thresholds").
   --engine      shim (default): comfy-verify's built-in k6-compatible runner; k6: your own k6 binary
                (k6 on PATH, or --k6 PATH): the same scripts and the same report; auto: k6 if it is on
                PATH, else the shim.

@@ -1,7 +1,7 @@
 // The workshop load test: N participants, one per /userNNN/ workspace (VU n -> user n; past
 // WORKSPACES they wrap around: VU 21 -> user001). Runs unchanged on real k6
 // (`k6 run -e SCENARIO=workshop -e BASE_URL=https://DOMAIN suites/load/workshop.ts`) and on
-// comfy-verify's k6 shim (`npm run load`). Settings: lib/config.ts; README "Load tests".
+// comfy-verify's k6 shim (`npm run load`). Settings: lib/config.ts; docs/k6-runner.md "Load tests".
 import exec from 'k6/execution';
 import { SharedArray } from 'k6/data';
 import { setInterval, clearInterval } from 'k6/timers';

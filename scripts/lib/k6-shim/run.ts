@@ -221,7 +221,7 @@ async function run(
   // "No sample at all" is judged only on a run that ran its course: a stopped one is told as stopped.
   const failedThresholds = registry.evaluate(durationMs / 1000, !stopped() || !!unsupported);
   // A function the runner does not implement was called: refused, never a pass on what did not run.
-  if (unsupported) error = `the script uses ${unsupported}, which this runner does not implement (see README, "The k6 shim")`;
+  if (unsupported) error = `the script uses ${unsupported}, which this runner does not implement (see docs/k6-runner.md, "The k6 shim")`;
   const data = summaryData(registry, hub.checks, trendStats, durationMs, setupData);
   let outputs: Record<string, string> = {};
   if (main.has('handleSummary')) {
@@ -280,7 +280,7 @@ export function moduleMap(modules: Record<string, string>): Plugin {
       b.onResolve({ filter: /^https?:\/\// }, ({ path }) => {
         const local = mappedModule(path, modules);
         if (local) return { path: local };
-        return { errors: [{ text: `remote module ${path}: this runner fetches nothing; give a local copy with --module ${path}=FILE (README, "The k6 shim")` }] };
+        return { errors: [{ text: `remote module ${path}: this runner fetches nothing; give a local copy with --module ${path}=FILE (docs/k6-runner.md, "The k6 shim")` }] };
       });
     },
   };
@@ -305,10 +305,10 @@ const SCENARIO_KEYS = new Set(['executor', 'exec', 'env', 'tags', 'startTime', '
 /** Refuses, at init, an option the runner would otherwise ignore: the run would not be the one the script asks for. */
 function checkOptions(options: Record<string, unknown>): void {
   const unknown = Object.keys(options).filter((k) => !OPTIONS.has(k) && options[k] !== undefined);
-  if (unknown.length) throw new ScriptError(`the script sets ${unknown.map((k) => `options.${k}`).join(', ')}, which this runner does not implement (see README, "The k6 shim")`);
+  if (unknown.length) throw new ScriptError(`the script sets ${unknown.map((k) => `options.${k}`).join(', ')}, which this runner does not implement (see docs/k6-runner.md, "The k6 shim")`);
   // Every request here is HTTP/1.1 (k6 negotiates HTTP/2 over TLS): a threshold on HTTP/2 requests would judge none.
   const h2 = Object.keys((options.thresholds ?? {}) as object).find((k) => /proto:\s*["']?HTTP\/2/i.test(k));
-  if (h2) throw new ScriptError(`the threshold on ${h2} selects HTTP/2 requests: this runner speaks HTTP/1.1 only and does not negotiate HTTP/2 as k6 does over TLS (see README, "The k6 shim")`);
+  if (h2) throw new ScriptError(`the threshold on ${h2} selects HTTP/2 requests: this runner speaks HTTP/1.1 only and does not negotiate HTTP/2 as k6 does over TLS (see docs/k6-runner.md, "The k6 shim")`);
   for (const [name, sc] of Object.entries((options.scenarios ?? {}) as Record<string, Record<string, unknown>>)) {
     if (sc.options) throw new ScriptError(`scenario ${name} sets options (k6 browser), which this runner does not implement`);
     const bad = Object.keys(sc).filter((k) => !SCENARIO_KEYS.has(k));

@@ -52,7 +52,7 @@ const now = () => performance.now();
 const refuse = (shared: Shared, what: string): never => {
   // Refused, never pretended: the first use stops the whole run (exit 107), not just this iteration.
   if (!shared.unsupported) { shared.unsupported = what; shared.onUnsupported(what); }
-  throw new Error(`k6-shim does not support ${what} (see README, "The k6 shim")`);
+  throw new Error(`k6-shim does not support ${what} (see docs/k6-runner.md, "The k6 shim")`);
 };
 const unsupportedStub = (shared: Shared, what: string) => () => refuse(shared, what);
 

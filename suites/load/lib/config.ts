@@ -26,7 +26,7 @@ export interface Settings {
 }
 
 /**
- * Threshold limits (README, "Load tests", says why each is where it is). p95 rather than the mean:
+ * Threshold limits (docs/k6-runner.md, "Thresholds", says why each is where it is). p95 rather than the mean:
  * one participant in twenty having a bad time is what a workshop notices.
  */
 export interface Limits {

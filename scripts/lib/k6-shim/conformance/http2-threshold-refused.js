@@ -1,7 +1,7 @@
 // k6 negotiates HTTP/2 over TLS when the server offers it; this runner speaks HTTP/1.1 only, so a
 // threshold that selects HTTP/2 requests (proto:HTTP/2.0) would judge none: refused at init (107)
 // doc: https://grafana.com/docs/k6/latest/using-k6/protocols/http-2/
-// (the outcome is this runner's rule for what it does not do, README "The k6 shim"; reading res.proto
+// (the outcome is this runner's rule for what it does not do, docs/k6-runner.md "The k6 shim"; reading res.proto
 // of an HTTPS response is refused the same way, shim.test.ts)
 // expect exit: 107
 // expect error: does not negotiate HTTP/2
