@@ -2,10 +2,13 @@
 // running ComfyUI, writes a real PNG into the job user's output directory and reports back.
 // Fault knobs: WORKER_OUTPUT_USER (write into someone else's directory), WORKER_COMPLETES=false
 // (take jobs, never report), WORKER_FAILURE_RATE (report failures).
+// The real worker is a ComfyUI: it answers ComfyUI's /system_stats on its port (8188), which the
+// platform's healthcheck curls, so this one does too.
 import { randomUUID, createHash } from 'node:crypto';
+import os from 'node:os';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { env } from '../lib/http.ts';
+import { env, Router, sendJson, type Res } from '../lib/http.ts';
 import { requestJson } from '../lib/client.ts';
 import { solidPng } from '../lib/png.ts';
 
@@ -132,6 +135,15 @@ async function main(): Promise<never> {
     // Poll again at once after a job: there may be more waiting.
   }
 }
+
+/** ComfyUI's /system_stats, as the real worker's ComfyUI answers it (one CUDA device). */
+function systemStats(_req: unknown, res: Res) {
+  sendJson(res, 200, {
+    system: { os: 'posix', ram_total: os.totalmem(), ram_free: os.freemem(), comfyui_version: '0.3.10', python_version: '3.11.2', embedded_python: false },
+    devices: [{ name: 'cuda:0 mock-gpu', type: 'cuda', index: 0, vram_total: 0, vram_free: 0, torch_vram_total: 0, torch_vram_free: 0 }],
+  });
+}
+new Router().get('/system_stats', systemStats).listen(8188);
 
 // As PID 1 in a container Node has no default SIGTERM handler; exit promptly on docker stop.
 for (const s of ['SIGTERM', 'SIGINT'] as const) process.on(s, () => process.exit(0));
