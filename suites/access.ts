@@ -84,7 +84,8 @@ export const accessChecks = [
       // Every ordered pair (20 users: 380), each tried twice: the intruder's own user:password, and
       // the intruder's password under the victim's name (one password shared by all would pass that).
       // A refusal means something only from a workspace that lets its own participant in: each victim's
-      // own credentials first (200), then every intruder's, where only 401/403 is a refusal.
+      // own credentials first (200), then every intruder's, where only 401/403 is a refusal. A break-in
+      // counts wherever it happens, also where the victim's own password is refused.
       const unjudged: string[] = [];
       const victims = new Set<string>();
       await each(users, async (v) => {
@@ -92,14 +93,14 @@ export const accessChecks = [
         if (r.status === 200) victims.add(v);
         else unjudged.push(`/${v}/ does not open with ${v}'s own password (${r.status ? `HTTP ${r.status}` : r.body})`);
       });
-      const pairs = users.flatMap((a) => users.filter((b) => b !== a && victims.has(b)).map((b) => [a, b] as const));
+      const pairs = users.flatMap((a) => users.filter((b) => b !== a).map((b) => [a, b] as const));
       const opened: string[] = [];
       await each(pairs, async ([intruder, victim]) => {
         for (const name of [intruder, victim]) {
           const r = await ctx.target.request(`/${victim}/system_stats`, { headers: { authorization: basicHeader(name, creds[intruder]) }, maxBody: 100 }).catch((e: Error) => ({ status: 0, body: e.message }));
           const who = `${intruder}'s password${name === victim ? ` (as ${victim})` : ''}`;
           if (r.status > 0 && r.status < 400) opened.push(`${who} opens /${victim}/ (HTTP ${r.status})`);
-          else if (r.status !== 401 && r.status !== 403) unjudged.push(`${who} on /${victim}/ → ${r.status ? `HTTP ${r.status}` : r.body}, not a refusal`);
+          else if (victims.has(victim) && r.status !== 401 && r.status !== 403) unjudged.push(`${who} on /${victim}/ → ${r.status ? `HTTP ${r.status}` : r.body}, not a refusal`);
         }
       }, 16);
       ctx.record('every participant\'s password against every other workspace', { victimsOpenToTheirOwn: victims.size, pairs: pairs.length, requests: pairs.length * 2, opened, couldNotJudge: unjudged.length });

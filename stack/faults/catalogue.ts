@@ -29,6 +29,13 @@ export const FAULTS: Fault[] = [
     apply: (t) => withService(t, 'redis', (s) => { s.publish = [{ hostIp: '0.0.0.0', hostPort: CONTRACT.redisPort, containerPort: CONTRACT.redisPort }]; }, 'redis-on-all-interfaces'),
   }),
   defineFault({
+    id: 'redis-not-published', modes: ['container'],
+    description: 'Redis published nowhere (its ports line dropped, "internal network only"): GPU workers on the VPN can never reach it',
+    expect: ['redis.bind-address', 'redis.vpn-auth', 'redis.requires-password'],
+    message: /Redis listening on [\d.]+:6379 for GPU workers; saw not listening on the host/,
+    apply: (t) => withService(t, 'redis', (s) => { s.publish = []; }, 'redis-not-published'),
+  }),
+  defineFault({
     id: 'redis-without-persistence', modes: ['host'],
     description: 'Redis started with appendonly off and no snapshots (a copied dev command line): a Redis restart mid-workshop empties the queue',
     expect: ['resilience.redis-restart'],
@@ -91,7 +98,7 @@ export const FAULTS: Fault[] = [
     expect: ['health.api-healthy', 'redis.vpn-auth', 'redis.requires-password'],
     // With no Redis there is no queue: everything that reads or writes it fails too.
     // resilience.redis-restart first needs a healthy queue-manager.
-    collateral: ['routing.queue-status', 'routing.api-methods', 'websocket.job-event', 'websocket.many-sockets', 'redis.bind-address', 'isolation.user-id-validation', ...JOB_CHECKS, ...RESILIENCE_JOB_CHECKS],
+    collateral: ['routing.queue-status', 'routing.api-methods', 'routing.cors', 'websocket.job-event', 'websocket.many-sockets', 'redis.bind-address', 'isolation.user-id-validation', ...JOB_CHECKS, ...RESILIENCE_JOB_CHECKS],
     message: /unhealthy|redis_connected/,
     apply: (t) => withService(t, 'redis', (s) => { s.enabled = false; }, 'redis-down'),
   }),
@@ -157,7 +164,8 @@ export const FAULTS: Fault[] = [
     expect: ['routing.user-identity', 'health.frontends', 'websocket.user-upgrade', 'browser.workspaces'],
     // nginx's own 404 is no refusal by the workspace: its /view cannot be judged. With per-user auth,
     // the location's auth_basic_user_file goes with it: nginx reads no file for user007.
-    collateral: ['isolation.view-traversal', 'access.htpasswd-files'],
+    // Its participant's own password then opens nothing: whether others are refused there cannot be judged.
+    collateral: ['isolation.view-traversal', 'access.htpasswd-files', 'access.own-credentials', 'access.cross-user'],
     message: /saw \/user007\/ → HTTP \d+, no identity file/,
     apply: (t) => withNginx(t, 'user-location-missing', (c) => editLocation(c, '/user007/', () => ' return 404; ')),
   }),
@@ -166,6 +174,8 @@ export const FAULTS: Fault[] = [
     description: 'user012\'s frontend container is not running',
     // The traversal check first: a dead workspace's 502 is not a refusal (it once counted as one).
     expect: ['isolation.view-traversal', 'health.frontends', 'routing.user-identity', 'websocket.user-upgrade', 'browser.workspaces'],
+    // Its participant's password opens nothing there (502): refusals of others cannot be judged either.
+    collateral: ['access.own-credentials', 'access.cross-user', 'isolation.container-view', 'isolation.cross-user-urls', 'jobs.lifecycle'],
     message: /user012: its ComfyUI did not answer/,
     apply: (t) => withService(t, userId(12), (s) => { s.enabled = false; }, 'frontend-down'),
   }),
@@ -302,7 +312,8 @@ export const FAULTS: Fault[] = [
     expect: ['routing.queue-status', 'routing.api-methods'],
     // The whole queue-manager API is unreachable: every check that submits or polls fails too.
     // resilience.redis-restart reads /api/health and submits jobs through /api too.
-    collateral: ['routing.large-workflow', 'websocket.job-event', 'websocket.many-sockets', 'isolation.user-id-validation', ...JOB_CHECKS, ...RESILIENCE_JOB_CHECKS],
+    // routing.cors asks /api/queue/status from another origin: a 404 there has no CORS headers to judge.
+    collateral: ['routing.large-workflow', 'routing.cors', 'websocket.job-event', 'websocket.many-sockets', 'isolation.user-id-validation', ...JOB_CHECKS, ...RESILIENCE_JOB_CHECKS],
     // The static form gets the guide's trailing slash; the per-request form (a variable upstream) strips by rewrite.
     message: /GET \/api\/queue\/status → 200; saw HTTP 404/,
     apply: (t) => withNginx(t, 'api-prefix-stripped', (c) => editLocation(c, '/api/', (b) => b.replace(/proxy_pass (http:\/\/[^;/]+);/,
@@ -313,7 +324,7 @@ export const FAULTS: Fault[] = [
     description: 'the deployment guide\'s Step 4 nginx site file, as written: /api/ strips the prefix, no body limit, no security headers on /health and /api/',
     expect: ['routing.queue-status', 'routing.api-methods', 'routing.large-workflow', 'tls.security-headers'],
     // resilience.redis-restart reads /api/health and submits jobs through /api too.
-    collateral: ['websocket.job-event', 'websocket.many-sockets', 'isolation.user-id-validation', ...JOB_CHECKS, ...RESILIENCE_JOB_CHECKS],
+    collateral: ['routing.cors', 'websocket.job-event', 'websocket.many-sockets', 'isolation.user-id-validation', ...JOB_CHECKS, ...RESILIENCE_JOB_CHECKS],
     message: /GET \/api\/queue\/status → 200; saw HTTP 404/,
     apply: (t) => { const c = clone(t); c.nginx.source = { kind: 'operator', file: GUIDE_SITE_FILE }; c.faults.push('guide-site-file-as-written'); return c; },
   }),
@@ -566,7 +577,7 @@ export const FAULTS: Fault[] = [
     description: 'user005\'s location reads user013\'s htpasswd file (a copy-paste slip): user013 opens user005\'s workspace, user005 is locked out',
     expect: ['access.cross-user', 'access.own-credentials', 'access.htpasswd-files'],
     // user005, locked out of their own workspace, is locked out of everything in it.
-    collateral: ['health.frontends', 'routing.user-identity', 'websocket.user-upgrade', 'isolation.view-traversal', 'browser.workspaces'],
+    collateral: ['health.frontends', 'routing.user-identity', 'websocket.user-upgrade', 'isolation.view-traversal', 'isolation.cross-user-urls', 'jobs.lifecycle', 'browser.workspaces'],
     message: /user013's password opens \/user005\//,
     apply: (t) => withUserAuth(t, 'workspace-reads-another-users-file', (a) => { a.fileFor.user005 = 'user013'; }),
   }),
