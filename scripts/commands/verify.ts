@@ -70,6 +70,7 @@ async function run(args: string[]): Promise<number> {
       const cs = await startComposeStack({ ...compose, mode, nginxSource }, (m) => step(m));
       deployment!.changes.push(...cs.changes.map((c) => ({ mode, ...c })));
       deployment!.warnings.push(...cs.warnings.map((text) => ({ mode, text })));
+      (deployment!.startup ??= []).push(...cs.startup.map((x) => ({ mode, ...x })));
       stack = cs;
     } else {
       step(`${bold(mode + '-nginx mode')}: bringing up the stack (${users} users)`);

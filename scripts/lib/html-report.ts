@@ -152,6 +152,7 @@ ${attention.length ? `<section class="attention"><h2>Needs attention</h2><ul>${a
 function deploymentHtml(d: NonNullable<VerifyReport['deployment']>, modes: boolean): string {
   return `<section class="deployment"><h2>Your compose project, as run here</h2><p>${esc(d.source)}: used as written, but for these changes.</p>
 <table class="kv">${d.changes.map((c) => `<tr><th>${esc(c.what)}${modes ? ` <span class="dim">(${esc(modeWord(c.mode))})</span>` : ''}</th><td>${esc(c.why)}</td></tr>`).join('')}</table>
+${d.startup?.length ? `<p>Start-up:</p><ul>${d.startup.map((x) => `<li>${x.kind === 'late' ? '⚠ ' : 'harness, not your project: '}${esc(x.text)}${modes ? ` <span class="dim">(${esc(modeWord(x.mode))})</span>` : ''}</li>`).join('')}</ul>` : ''}
 ${d.warnings.length ? `<p>docker compose warned:</p><ul>${[...new Set(d.warnings.map((w) => w.text))].map((w) => `<li><code>${esc(w)}</code></li>`).join('')}</ul>` : ''}</section>`;
 }
 

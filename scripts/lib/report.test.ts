@@ -28,6 +28,20 @@ describe('verdicts', () => {
     expect(html).toMatch(/<title>GO \(partial\)/);
   });
 
+  it('start-up: a late service is a warning with its timing, a healthcheck our image cannot run is the harness\'s line; neither a root cause, GO stays GO', () => {
+    const rep = buildReport('compose project p', ['host'], [r('health.nginx', 'pass')], 1, [], { source: 'compose project p', changes: [], warnings: [], startup: [
+      { mode: 'host', kind: 'late', service: 'queue-manager', text: 'queue-manager started late: healthy 26.3 s after it started, 9 healthcheck(s) failed first (the project allows start_period 40 s, then 15 × 2 s)' },
+      { mode: 'host', kind: 'harness', service: 'admin', text: 'admin: its healthcheck calls wget, which our stand-in image comfy-verify/admin:1 does not have: not judged by it (the checks judge whether it answers)' },
+    ] });
+    expect(exitCode(rep)).toBe(0);
+    const text = summary(rep).replace(/\x1b\[[0-9;]*m/g, '');
+    expect(text).toMatch(/^GO: compose project p meets the contract$/m);
+    expect(text).toMatch(/^  ⚠ \[host\] start-up: queue-manager started late: healthy 26\.3 s after it started/m);
+    expect(text).toMatch(/^  – \[host\] harness, not your project: admin: its healthcheck calls wget/m);
+    expect(text).not.toMatch(/ROOT CAUSE/);
+    expect(renderHtml(rep)).toContain('harness, not your project: admin: its healthcheck calls wget');
+  });
+
   it('passes on stand-in evidence are counted apart, in the terminal and the page, each marked', () => {
     const rep = buildReport('t', ['host'], [r('host.firewall', 'pass', 'active', { standIn: 'ufw on the VPS (a stub)' }), r('health.nginx', 'pass')], 1);
     const text = summary(rep).replace(/\x1b\[[0-9;]*m/g, '');

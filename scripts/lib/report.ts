@@ -66,6 +66,9 @@ export interface DeploymentNotes {
   source: string;
   changes: { mode: string; what: string; why: string }[];
   warnings: { mode: string; text: string }[];
+  /** start-up: a service that came up late (a warning with its timing), or a healthcheck our
+   *  stand-in images cannot run (the harness's problem, not the project's) */
+  startup?: { mode: string; kind: 'late' | 'harness'; service: string; text: string }[];
 }
 
 const ICON: Record<Status, string> = { pass: green('✔'), warn: yellow('⚠'), fail: red('✖'), skip: dim('–') };
@@ -123,6 +126,9 @@ export function summary(r: VerifyReport): string {
       dim(`    ${x.probe}; blocked ${x.blocked.length ? x.blocked.join(', ') : 'no check'}`),
     ]),
     ...(r.deployment ? [dim(`  ${r.deployment.source}: run as written but for ${r.deployment.changes.length} change(s) listed in the report${r.deployment.warnings.length ? `; compose warned: ${[...new Set(r.deployment.warnings.map((w) => w.text))].join('; ')}` : ''}`)] : []),
+    ...(r.deployment?.startup ?? []).map((x) => x.kind === 'late'
+      ? `  ${yellow('⚠')} ${dim(`[${x.mode}]`)} start-up: ${x.text}`
+      : dim(`  – [${x.mode}] harness, not your project: ${x.text}`)),
     ...(r.verdict === 'GO' && r.partial ? [...r.partial.reasons.map((x) => `  ${dim('–')} not run: ${x}`), dim('  (exit code 3; --accept-partial makes a partial GO exit 0)')] : []),
     ...r.checks.filter((x) => x.status === 'fail').map((x) => `  ${red('✖')} [${x.mode}] ${x.id}: ${x.message}${x.rerun ? dim(` (rerun ${x.rerun})`) : ''}`),
     ...r.checks.filter((x) => x.status === 'warn').map((x) => `  ${yellow('⚠')} [${x.mode}] ${x.id}: ${x.message}`),

@@ -39,6 +39,8 @@ export interface ServiceConfig {
   cpus?: number;
   deploy?: { resources?: { reservations?: { devices?: { capabilities?: string[] }[] }; limits?: { cpus?: string } } };
   profiles?: string[];
+  healthcheck?: { test?: string[]; disable?: boolean; interval?: string; timeout?: string; start_period?: string; retries?: number };
+  depends_on?: Record<string, { condition?: string; required?: boolean }>;
 }
 export interface ComposeModel {
   name: string;
@@ -160,7 +162,7 @@ export function replacements(model: ComposeModel, input: ComposeInput): { servic
 
 /** The override file: our labels on everything (clean-up by label, also after a killed run), the
  *  replacements, and CPU limits the engine would refuse on this machine scaled to what it has. */
-export function overrideYaml(model: ComposeModel, labels: (service?: string) => Record<string, string>, repl: ReturnType<typeof replacements>): { yaml: string; changes: Change[] } {
+export function overrideYaml(model: ComposeModel, labels: (service?: string) => Record<string, string>, repl: ReturnType<typeof replacements>, unjudgeable = new Set<string>()): { yaml: string; changes: Change[] } {
   const q = (v: string | number) => JSON.stringify(String(v));
   const lines = ['# Written by comfy-verify for one run: labels, replacements, CPU limits. Your files are used as written otherwise.', 'services:'];
   const changes: Change[] = [];
@@ -177,6 +179,12 @@ export function overrideYaml(model: ComposeModel, labels: (service?: string) => 
         const out = (s.volumes ?? []).find((v) => v.type === 'bind' && /outputs?$/.test(v.source ?? '') && !v.read_only);
         if (out) lines.push('    environment:', `      OUTPUT_DIR: ${q(out.target)}`);
       }
+    }
+    // Waiting for a healthcheck that cannot run in our image would wait for ever: started instead.
+    const waits = Object.entries(s.depends_on ?? {}).filter(([d, c]) => unjudgeable.has(d) && c.condition === 'service_healthy').map(([d]) => d);
+    if (waits.length) {
+      lines.push('    depends_on:', ...waits.flatMap((d) => [`      ${q(d)}:`, '        condition: service_started']));
+      changes.push({ what: `${name}: depends_on ${waits.join(', ')} service_started (not service_healthy)`, why: `the healthcheck of ${waits.join(', ')} calls a program our stand-in image lacks: it cannot pass here` });
     }
     if ((s.cpus ?? 0) > cpus) {
       lines.push(`    cpus: ${cpus}`);
