@@ -605,6 +605,13 @@ export const FAULTS: Fault[] = [
   }),
   // Blind spots: what a check cannot see must not read as a pass.
   defineFault({
+    id: 'outputs-answer-502', modes: ['host'],
+    description: '/outputs/ answers 502 (its location proxied to an upstream that is gone): no listing is shown, but nothing else is either, and that must not read as "listing off"',
+    expect: ['routing.outputs-no-listing', 'isolation.cross-user-urls'],
+    message: /GET \/outputs\/ answers \(403, 404, or a page\); saw HTTP 502: no answer, so no sign either way/,
+    apply: (t) => withNginx(t, 'outputs-answer-502', (c) => editLocation(c, '/outputs/', () => ' return 502; ')),
+  }),
+  defineFault({
     id: 'public-vantage-cut-off', modes: ['host'],
     description: 'the internet vantage has no route to the host\'s public address (a blackhole route in the probe): a closed or filtered port seen from there proves nothing, and must not read as "not exposed"',
     expect: ['redis.not-public', 'exposure.public-ports'],
