@@ -33,6 +33,10 @@ describe('verify --compose fixtures/platform', () => {
     expect(r.all).toMatch(/without websocket\.idle-survives \(--skip\)/);
     expect(r.exitCode, r.all).toBe(0);
     expect(r.all).toMatch(/GO: compose project .*docker-compose\.yml meets the contract/);
+    // Its healthchecks are the platform's own (curl, the worker's /system_stats, Python): our stand-ins
+    // pass them, nothing starts late, and the worker's minute before its first probe is not waited out.
+    expect(report.deployment.startup ?? []).toEqual([]);
+    expect(report.rootCauses ?? []).toEqual([]);
     const changes = report.deployment.changes.map((c: { what: string }) => c.what);
     expect(changes).toEqual(expect.arrayContaining([
       expect.stringMatching(/^OUTPUTS_PATH=\.\/data\/outputs → .*\/data\/outputs$/),
@@ -97,7 +101,8 @@ describe('verify --compose fixtures/platform', () => {
   for (const v of COMPOSE_VARIANTS) {
     const g = groups.find((x) => x.includes(v))!;
     const others = g.filter((x) => x !== v).map((x) => x.id);
-    const what = [Object.keys(v.expect).length ? `${Object.keys(v.expect).join(', ')} red` : '', v.warn ? `${Object.keys(v.warn).join(', ')} warned` : ''].filter(Boolean).join(', ');
+    const what = [Object.keys(v.expect).length ? `${Object.keys(v.expect).join(', ')} red` : '', v.warn ? `${Object.keys(v.warn).join(', ')} warned` : '',
+      v.startup ? (v.startup.kind === 'late' ? 'a late start warned, with its timing' : 'the harness\'s own healthcheck problem said, GO') : ''].filter(Boolean).join(', ');
     it(`variant ${v.id}: ${what}${others.length ? ` (run with ${others.join(', ')})` : ''}`, async () => {
       const { r, by, report } = await runGroup(g);
       // Warnings alone leave a GO.
@@ -110,10 +115,18 @@ describe('verify --compose fixtures/platform', () => {
         expect(by(id)?.status, `${id}: ${by(id)?.message}`).toBe('warn');
         expect(by(id).message).toMatch(message);
       }
+      if (v.startup) {
+        const notes = (report.deployment.startup ?? []).filter((x: { kind: string }) => x.kind === v.startup!.kind).map((x: { text: string }) => x.text);
+        expect(notes.some((t: string) => v.startup!.text.test(t)), `start-up notes: ${notes.join(' | ')}`).toBe(true);
+        // Late or unjudgeable is not dead: no root cause, nothing blocked.
+        expect(report.rootCauses ?? []).toEqual([]);
+      }
       // The passwords the variant wrote (the example's are public, but they are this run's passwords) never show.
       const env = parseEnv(Object.values(v.edits).length && v.edits['.env'] ? v.edits['.env'](readFileSync(join(FIXTURE, '.env'), 'utf8')) : '');
       for (const k of ['REDIS_PASSWORD', 'ADMIN_PASSWORD']) if (env[k] && env[k].length >= 4) expect(r.all.includes(env[k]), `${k}'s value in the output`).toBe(false);
       if (g.length === 1) return; // alone, what its cause blocks is its own
+      // Variants that run together take no service down: a root cause here would be noise beside their findings.
+      expect(report.rootCauses ?? []).toEqual([]);
       const expected = new Set(g.flatMap((x) => Object.keys(x.expect)));
       const unrelated = report.checks.filter((c: { id: string; status: string }) => c.status === 'fail' && !expected.has(c.id));
       expect(unrelated.map((c: { id: string; message: string }) => `${c.id}: ${c.message}`)).toEqual([]);
