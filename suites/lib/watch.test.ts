@@ -92,7 +92,9 @@ describe('the watcher', () => {
     const freezer = defineCheck({ id: 'websocket.freezer', suite: 'websocket', title: 'opens /ws, after which the queue-manager hangs',
       async run(ctx) { ctx.record('/api/health', (await ctx.target.request('/api/health')).status); if (!restarted.length) frozen.add('queue-manager'); froze(); } });
     const api = (id: string) => defineCheck({ id, suite: 'jobs', title: id, timeoutMs: 20_000, async run(ctx) {
-      await frozenNow; // asks only once the queue-manager hangs
+      // Asks only once the watcher has seen the queue-manager go dark (before a restart), so the
+      // freezer's request is the last use of it before the outage.
+      if (!restarted.length) await until(() => !!w.dark('queue-manager'));
       const r = await ctx.target.request('/api/jobs', { timeoutMs: 15_000 });
       ctx.record('/api/jobs', r.status);
       ctx.expect(r.status === 200, '200');
