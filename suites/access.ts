@@ -2,12 +2,10 @@
 // so participants cannot open each other's workspaces. Checked from the outside, as a participant
 // would try it: no credentials, their own, and every other participant's.
 import { defineCheck, type CheckContext } from './lib/check.ts';
-import { http, each } from './lib/http.ts';
+import { http, each, ask, seen } from './lib/http.ts';
 import { basicHeader } from './lib/target.ts';
-import { hostRun, firstLine } from './host.ts';
-import { unjudgedText } from './lib/look.ts';
-
-const more = (xs: string[], n = 4) => `${xs.slice(0, n).join('; ')}${xs.length > n ? `; and ${xs.length - n} more` : ''}`;
+import { hostRun } from './host.ts';
+import { firstLine, listSome as more, unjudgedText } from './lib/look.ts';
 
 /** Opens /userNNN/ws and closes it: 'open', or why not (the HTTP status of a refused upgrade). */
 async function wsAttempt(ctx: CheckContext, path: string, o: { as?: string | null; headers?: Record<string, string> }): Promise<string> {
@@ -62,9 +60,9 @@ export const accessChecks = [
       await each(ctx.target.users, async (u) => {
         // Accepted is a 200 and a 101. Refused (401, 403) is this check's finding; a workspace that does
         // not answer (404, 502, a timeout) accepted nobody, and is no pass either.
-        const r = await ctx.target.request(`/${u}/system_stats`, { maxBody: 200 }).catch((e: Error) => ({ status: 0, body: e.message }));
+        const r = await ask(ctx.target, `/${u}/system_stats`, { maxBody: 200 });
         if (r.status === 401 || r.status === 403) bad.push(`/${u}/system_stats as ${u} → HTTP ${r.status}`);
-        else if (r.status !== 200) unjudged.push(`/${u}/system_stats → ${r.status ? `HTTP ${r.status}` : r.body}`);
+        else if (r.status !== 200) unjudged.push(`/${u}/system_stats → ${seen(r)}`);
         const ws = await wsAttempt(ctx, `/${u}/ws`, {});
         if (/HTTP 40[13]\b/.test(ws)) bad.push(`/${u}/ws as ${u} → ${ws}`);
         else if (ws !== 'open') unjudged.push(`/${u}/ws → ${ws}`);
@@ -89,18 +87,18 @@ export const accessChecks = [
       const unjudged: string[] = [];
       const victims = new Set<string>();
       await each(users, async (v) => {
-        const r = await ctx.target.request(`/${v}/system_stats`, { headers: { authorization: basicHeader(v, creds[v]) }, maxBody: 100 }).catch((e: Error) => ({ status: 0, body: e.message }));
+        const r = await ask(ctx.target, `/${v}/system_stats`, { headers: { authorization: basicHeader(v, creds[v]) }, maxBody: 100 });
         if (r.status === 200) victims.add(v);
-        else unjudged.push(`/${v}/ does not open with ${v}'s own password (${r.status ? `HTTP ${r.status}` : r.body})`);
+        else unjudged.push(`/${v}/ does not open with ${v}'s own password (${seen(r)})`);
       });
       const pairs = users.flatMap((a) => users.filter((b) => b !== a).map((b) => [a, b] as const));
       const opened: string[] = [];
       await each(pairs, async ([intruder, victim]) => {
         for (const name of [intruder, victim]) {
-          const r = await ctx.target.request(`/${victim}/system_stats`, { headers: { authorization: basicHeader(name, creds[intruder]) }, maxBody: 100 }).catch((e: Error) => ({ status: 0, body: e.message }));
+          const r = await ask(ctx.target, `/${victim}/system_stats`, { headers: { authorization: basicHeader(name, creds[intruder]) }, maxBody: 100 });
           const who = `${intruder}'s password${name === victim ? ` (as ${victim})` : ''}`;
           if (r.status > 0 && r.status < 400) opened.push(`${who} opens /${victim}/ (HTTP ${r.status})`);
-          else if (victims.has(victim) && r.status !== 401 && r.status !== 403) unjudged.push(`${who} on /${victim}/ → ${r.status ? `HTTP ${r.status}` : r.body}, not a refusal`);
+          else if (victims.has(victim) && r.status !== 401 && r.status !== 403) unjudged.push(`${who} on /${victim}/ → ${seen(r)}, not a refusal`);
         }
       }, 16);
       ctx.record('every participant\'s password against every other workspace', { victimsOpenToTheirOwn: victims.size, pairs: pairs.length, requests: pairs.length * 2, opened, couldNotJudge: unjudged.length });

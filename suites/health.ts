@@ -1,6 +1,6 @@
 // health: is every part of the platform up and honest about itself?
 import { defineCheck } from './lib/check.ts';
-import { http, json, each } from './lib/http.ts';
+import { http, json, each, ask } from './lib/http.ts';
 
 export const healthChecks = [
   defineCheck({
@@ -49,8 +49,8 @@ export const healthChecks = [
     async run(ctx) {
       const bad: string[] = [];
       await each(ctx.target.users, async (u) => {
-        const page = await ctx.target.request(`/${u}/`).catch((e) => ({ status: 0, body: String(e.message) }));
-        const stats = await ctx.target.request(`/${u}/system_stats`).catch((e) => ({ status: 0, body: String(e.message) }));
+        const page = await ask(ctx.target, `/${u}/`);
+        const stats = await ask(ctx.target, `/${u}/system_stats`);
         let version: string | undefined;
         try { version = JSON.parse(stats.body)?.system?.comfyui_version; } catch { /* reported below */ }
         const ok = page.status === 200 && /<title>[^<]*ComfyUI/i.test(page.body) && stats.status === 200 && !!version;

@@ -8,11 +8,10 @@ import { hostListeners, isLoopback, isWildcard } from './exposure.ts';
 import { EXPIRY_FAIL_DAYS, EXPIRY_WARN_DAYS } from './tls.ts';
 import { outputMounts, type OutputMount } from './lib/identity.ts';
 import { randomBytes } from 'node:crypto';
+import { firstLine, type Run } from './lib/look.ts';
 import { CONTRACT, userHostPort } from '../stack/topology.ts';
 
 const DAY = 86_400_000;
-type Run = { exitCode: number; stdout: string; stderr: string };
-export const firstLine = (r: Run) => (r.stderr.trim() || r.stdout.trim()).split('\n')[0] ?? '';
 /** exit 127 (the shell), or sudo's words: the tool is not installed on the host. */
 const notInstalled = (r: Run) => r.exitCode === 127 || (r.exitCode !== 0 && /command not found/i.test(r.stderr));
 

@@ -2,7 +2,7 @@
 // their URLs, /outputs/, nor by path tricks.
 import { randomBytes } from 'node:crypto';
 import { defineCheck, type CheckContext } from './lib/check.ts';
-import { http, each } from './lib/http.ts';
+import { http, each, ask, seen } from './lib/http.ts';
 import { tagMetadata } from './lib/writes.ts';
 import { outputDirOf, outputDirs } from './lib/identity.ts';
 import { couldNotLook, unjudgedText } from './lib/look.ts';
@@ -83,10 +83,10 @@ export const isolationChecks = [
         const unjudged: string[] = [];
         await each(others, async (b) => {
           for (const path of [`/${b}/view?filename=${name}&type=output`, `/${b}/view?filename=${name}&subfolder=../${a}&type=output`]) {
-            const r = await ctx.target.request(path).catch((e: Error) => ({ status: 0, body: e.message }));
+            const r = await ask(ctx.target, path);
             if (r.status === 200 && r.body.includes('isolation marker')) leaks.push(`${path} → 200 with ${a}'s file`);
             // ComfyUI's answers: the file, or its 400/403/404. No answer (5xx, a timeout) shows nothing.
-            else if (![200, 400, 403, 404].includes(r.status)) unjudged.push(`${path} → ${r.status ? `HTTP ${r.status}` : r.body}`);
+            else if (![200, 400, 403, 404].includes(r.status)) unjudged.push(`${path} → ${seen(r)}`);
           }
         });
         ctx.record('other users\' /view', { leaks, couldNotLook: unjudged });
@@ -120,12 +120,12 @@ export const isolationChecks = [
       const leaks: string[] = [];
       const unjudged: string[] = [];
       await each(ctx.target.users, async (u) => {
-        const alive = await ctx.target.request(`/${u}/system_stats`, { timeoutMs: 10_000 }).catch((e: Error) => ({ status: 0, body: e.message }));
-        if (alive.status !== 200 || !/comfyui_version/.test(alive.body)) return void unjudged.push(`${u}: its ComfyUI did not answer (/system_stats → ${alive.status ? `HTTP ${alive.status}` : alive.body})`);
+        const alive = await ask(ctx.target, `/${u}/system_stats`, { timeoutMs: 10_000 });
+        if (alive.status !== 200 || !/comfyui_version/.test(alive.body)) return void unjudged.push(`${u}: its ComfyUI did not answer (/system_stats → ${seen(alive)})`);
         for (const q of attempts) {
-          const r = await ctx.target.request(`/${u}/view?${q}`, { timeoutMs: 10_000, maxBody: 200 }).catch((e: Error) => ({ status: 0, body: e.message }));
+          const r = await ask(ctx.target, `/${u}/view?${q}`, { timeoutMs: 10_000, maxBody: 200 });
           if (r.status === 200 || /root:.*:0:0:/.test(r.body)) leaks.push(`/${u}/view?${q} → HTTP ${r.status}`);
-          else if (!REFUSED.includes(r.status)) unjudged.push(`/${u}/view?${q} → ${r.status ? `HTTP ${r.status}` : r.body}, not a refusal`);
+          else if (!REFUSED.includes(r.status)) unjudged.push(`/${u}/view?${q} → ${seen(r)}, not a refusal`);
         }
       }, 4);
       ctx.record('attempts', { users: ctx.target.users.length, each: attempts, leaks, unjudged });

@@ -9,7 +9,7 @@
 import { couldNotLook, unjudgedText } from './lib/look.ts';
 import { randomBytes } from 'node:crypto';
 import { defineCheck, type CheckContext } from './lib/check.ts';
-import { http, json, each } from './lib/http.ts';
+import { http, json, each, ask, seen } from './lib/http.ts';
 import { tagMetadata } from './lib/writes.ts';
 import { Jobs, EventLog, FINISHED, PNG_SIGNATURE, outputFiles, removeOutputs, probeUser, probeWorkflow, sleep, type Job, type OutputFile } from './lib/jobs.ts';
 import { outputDirs } from './lib/identity.ts';
@@ -61,10 +61,10 @@ async function checkOutput(ctx: CheckContext, owner: string, f: OutputFile): Pro
   const leaks: string[] = [];
   const unjudged: string[] = [];
   await each(others, async (u) => {
-    const r = await ctx.target.request(`/${u}/view?${q}`, { raw: true }).catch((e: Error) => ({ status: 0, raw: undefined, body: e.message }));
+    const r = await ask(ctx.target, `/${u}/view?${q}`, { raw: true });
     if (r.status === 200 && r.raw?.subarray(0, 8).equals(PNG_SIGNATURE)) leaks.push(`/${u}/view serves it`);
     // A workspace that does not answer (5xx, a timeout) shows nothing either way.
-    else if (![200, 400, 403, 404].includes(r.status)) unjudged.push(`/${u}/view → ${r.status ? `HTTP ${r.status}` : r.body}`);
+    else if (![200, 400, 403, 404].includes(r.status)) unjudged.push(`/${u}/view → ${seen(r)}`);
   });
   ctx.record(`the other ${others.length} workspaces' /view`, { serving: leaks, couldNotLook: unjudged });
   problems.push(...leaks);

@@ -1,7 +1,7 @@
 // resilience: what a workshop operator fears mid-session, proved by behaviour on the local stack.
 import { defineCheck } from './lib/check.ts';
 import { workspaceUser, describeWorkspace, withIdentityFiles } from './lib/identity.ts';
-import { basicAuth } from './lib/http.ts';
+import { basicAuth, ask, seen as seenText } from './lib/http.ts';
 import { Jobs, EventLog, FINISHED, probeUser, sleep } from './lib/jobs.ts';
 import { withBrowser, newContext, origin, textsUntil, loadPage } from './lib/browser.ts';
 
@@ -49,8 +49,7 @@ export const resilienceChecks = [
         (r.status === 200 && /ComfyUI Admin Dashboard/.test(r.body)) || (r.status === 401 && /^Basic/i.test(r.headers?.['www-authenticate'] ?? ''));
       return withIdentityFiles(ctx, [user], async (name) => {
         const look = async (label: string) => {
-          const a = await ctx.target.request('/admin', { timeoutMs: 5_000, headers: adminPassword !== undefined ? basicAuth(adminUsername, adminPassword) : {} })
-            .catch((e: Error) => ({ status: 0, body: e.message, headers: {} as Record<string, string> }));
+          const a = await ask(ctx.target, '/admin', { timeoutMs: 5_000, headers: adminPassword !== undefined ? basicAuth(adminUsername, adminPassword) : {} });
           const w = await workspaceUser(ctx.target, user, name);
           const problems = [
             ...(adminIsItself(a) ? [] : [`/admin → ${a.status ? `HTTP ${a.status}, not the dashboard` : a.body}`]),
@@ -87,9 +86,9 @@ export const resilienceChecks = [
       const jobs = new Jobs(ctx, 'redis-restart');
       try {
         const health = async () => {
-          const r = await ctx.target.request('/api/health', { timeoutMs: 3_000 }).catch((e: Error) => ({ status: 0, body: e.message }));
+          const r = await ask(ctx.target, '/api/health', { timeoutMs: 3_000 });
           const status = /"status"\s*:\s*"(\w+)"/.exec(r.body)?.[1];
-          return { code: r.status, status: status ?? (r.status ? `HTTP ${r.status}` : r.body) };
+          return { code: r.status, status: status ?? seenText(r) };
         };
         const first = await health();
         ctx.expect(first.status === 'healthy', 'the queue-manager is healthy before the restart', first.status);

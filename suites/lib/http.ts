@@ -1,6 +1,6 @@
 // HTTP through the target, with the exchange recorded as evidence (credentials masked).
 import type { CheckContext } from './check.ts';
-import { basicHeader, type HttpResult, type RequestOptions } from './target.ts';
+import { basicHeader, type HttpResult, type RequestOptions, type Target } from './target.ts';
 
 const SHOWN_HEADERS = ['location', 'content-type', 'www-authenticate', 'strict-transport-security', 'x-frame-options',
   'x-content-type-options', 'access-control-allow-origin', 'access-control-allow-methods', 'server', 'upgrade', 'connection'];
@@ -29,6 +29,14 @@ export function json<T = Record<string, unknown>>(ctx: CheckContext, r: HttpResu
     ctx.fail(`${r.method} ${new URL(r.url).pathname} did not return JSON (HTTP ${r.status}, content-type ${r.headers['content-type'] ?? 'none'}): ${r.body.slice(0, 120)}`);
   }
 }
+
+/** An answer, or none: a request that got no answer (a timeout, a reset) reads as status 0 with the
+ *  error as its body, for checks that tell "no answer" apart from a refusal or a leak. */
+export type Answer = Pick<HttpResult, 'status' | 'body' | 'headers'> & { raw?: Buffer };
+export const ask = (t: Target, path: string, o?: RequestOptions): Promise<Answer> =>
+  t.request(path, o).catch((e: Error) => ({ status: 0, body: e.message, headers: {} }));
+/** What came back, in a few words: "HTTP 502", or the error of a request that got no answer. */
+export const seen = (a: Pick<Answer, 'status' | 'body'>) => (a.status ? `HTTP ${a.status}` : a.body);
 
 export const basicAuth = (user: string, pass: string) => ({ authorization: basicHeader(user, pass) });
 

@@ -3,7 +3,8 @@
 // look": never an empty answer, so never "nothing there".
 export type Run = { exitCode: number; stdout: string; stderr: string };
 
-const firstLine = (r: Run) => (r.stderr.trim() || r.stdout.trim()).split('\n')[0] ?? '';
+/** A command's first words: its error, else its output. */
+export const firstLine = (r: Run) => (r.stderr.trim() || r.stdout.trim()).split('\n')[0] ?? '';
 
 /** Why this run is no answer, or undefined when it ran and answered. `answers`: the exit statuses that
  *  are an answer (grep's 1 is one). */

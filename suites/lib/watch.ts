@@ -51,6 +51,8 @@ export function blockedText(o: Outage): string {
   return `blocked: ${o.service} stopped answering at ${clock(o.since)}${a ? `, ${a.secondsBefore.toFixed(1)} s after ${a.id} ${a.event}` : ''} (${o.probe})`;
 }
 
+const overlaps = (o: Outage, from: number, to: number) => o.since <= to && (o.until ?? Infinity) >= from;
+
 interface Probe { service: string; path: string; every: number }
 const DARK_AFTER = 3; // unanswered probes in a row
 const PROBE_TIMEOUT_MS = 3_000;
@@ -150,12 +152,12 @@ export class Watcher {
    *  it went through any (every request does); a check that only ran commands or spoke to Redis
    *  over the VPN did not go through it, and a dead nginx explains none of its findings. */
   during(services: Set<string>, from: number, to: number): Outage | undefined {
-    return this.all.find((o) => (services.has(o.service) || (o.service === 'nginx' && services.size > 0)) && o.since <= to && (o.until ?? Infinity) >= from);
+    return this.all.find((o) => (services.has(o.service) || (o.service === 'nginx' && services.size > 0)) && overlaps(o, from, to));
   }
 
   /** Any outage that overlapped [from, to]: noted beside a failure it does not explain. */
   overlapping(from: number, to: number): Outage | undefined {
-    return this.all.find((o) => o.since <= to && (o.until ?? Infinity) >= from);
+    return this.all.find((o) => overlaps(o, from, to));
   }
 
   outages(): Outage[] {
